@@ -1,0 +1,3 @@
+from feedbot.cli import main
+
+main()

@@ -1,0 +1,124 @@
+"""Wiring: settings → database, HTTP client, pipeline and publishers. The only place where the
+clock, the network transport and the database engine are chosen; tests pass their own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+from jinja2 import Environment
+
+from feedbot import pipeline
+from feedbot.config import Settings
+from feedbot.db import make_engine, upgrade
+from feedbot.errors import PublishError
+from feedbot.http import HttpClient
+from feedbot.pipeline import SourceResult
+from feedbot.publish.digest import build_digest, items_of_day
+from feedbot.publish.render import make_environment
+from feedbot.publish.site import BuildReport, build_site
+from feedbot.records import Item, TopicRef
+from feedbot.store import Store
+from feedbot.tagging import Tagger
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    clock: Callable[[], datetime] = utc_now
+    transport: httpx.AsyncBaseTransport | None = None
+    _env: Environment | None = field(default=None, repr=False)
+
+    # -- stages ----------------------------------------------------------------------------
+
+    def http_client(self) -> HttpClient:
+        return HttpClient(self.settings.http, self.settings.user_agent(), transport=self.transport)
+
+    def ingest(
+        self, progress: Callable[[SourceResult], None] = lambda result: None
+    ) -> list[SourceResult]:
+        """Fetch every active source and store what is new or changed."""
+        return asyncio.run(self._ingest(progress))
+
+    async def _ingest(self, progress: Callable[[SourceResult], None]) -> list[SourceResult]:
+        sources = self.store.active_sources()
+        async with self.http_client() as http:
+            return await pipeline.ingest(self.store, http, sources, self.clock, progress)
+
+    def tag(self, everything: bool = False) -> int:
+        """Assign topics to new or changed links (every link with ``everything``)."""
+        return pipeline.tag(self.store, Tagger(self.settings.topics), everything)
+
+    def fetch(
+        self, progress: Callable[[SourceResult], None] = lambda result: None
+    ) -> list[SourceResult]:
+        """The whole pipeline for what is new: ingest, then tag."""
+        results = self.ingest(progress)
+        self.tag()
+        return results
+
+    # -- publishing ------------------------------------------------------------------------
+
+    @property
+    def env(self) -> Environment:
+        if self._env is None:
+            self._env = make_environment(self.settings.zone, self.settings.templates_path)
+        return self._env
+
+    def topics(self) -> list[TopicRef]:
+        return [TopicRef(topic.id, topic.name) for topic in self.settings.topics]
+
+    def items(self) -> list[Item]:
+        return self.store.items()
+
+    def build(self) -> BuildReport:
+        """Build the static site and the feeds into the output folder."""
+        sources = [s for s in self.store.status() if s.active or s.entries]
+        return build_site(
+            self.items(), self.topics(), sources, self.settings, self.env, self.clock()
+        )
+
+    def digest(self, day: date | None = None) -> EmailMessage:
+        """The digest email for ``day`` (default: today in the configured time zone)."""
+        now = self.clock()
+        day = day or now.astimezone(self.settings.zone).date()
+        items = self.items()
+        message = build_digest(items, self.topics(), day, self.settings, self.env, now)
+        self.store.record_digest(
+            day, now, len(items_of_day(items, day, self.settings)), str(message["Message-ID"])
+        )
+        return message
+
+    def write_digest(self, day: date | None, out: Path) -> EmailMessage:
+        message = self.digest(day)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(bytes(message))
+        except OSError as e:
+            raise PublishError(f"cannot write the digest to {out}: {e.strerror or e}") from e
+        return message
+
+
+def open_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> App:
+    """Open (and migrate) the database and sync the configured topics and sources into it."""
+    engine = make_engine(settings.resolved_database_url())
+    upgrade(engine)
+    store = Store(engine)
+    store.sync_topics(settings.topics)
+    store.sync_sources(settings.sources, clock())
+    return App(settings=settings, store=store, clock=clock, transport=transport)

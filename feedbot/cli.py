@@ -1,0 +1,342 @@
+"""The ``feedbot`` command: a thin layer over :mod:`feedbot.app`.
+
+Errors feedbot raises on purpose become one line on stderr and a non-zero exit (2 for a broken
+config, 1 otherwise); a run in which some sources failed still exits 0 and lists them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from feedbot import __version__
+from feedbot.config import Settings, SourceSettings, default_config_path, load_settings
+from feedbot.errors import ConfigError, FeedbotError
+
+log = logging.getLogger("feedbot")
+
+
+@dataclass
+class Context:
+    config_path: Path
+    verbose: int
+    quiet: bool
+    _settings: Settings | None = field(default=None, repr=False)
+    _app: Any = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+    @property
+    def app(self) -> Any:
+        if self._app is None:
+            from feedbot.app import open_app
+
+            self._app = open_app(self.settings)
+        return self._app
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file. Default: $FEEDBOT_CONFIG or ./feedbot.toml.",
+)
+@click.option("-v", "--verbose", count=True, help="Say more (repeat for debug output).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.version_option(__version__, prog_name="feedbot")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool) -> None:
+    """feedbot: ingest feeds, tag them by topic, publish a site, feeds and a daily digest."""
+    level = logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=logging.ERROR if quiet else level, format="%(levelname)s %(message)s")
+    ctx.obj = Context(config_path or default_config_path(), verbose, quiet)
+
+
+# -- setup ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@pass_context
+def init(ctx: Context, force: bool) -> None:
+    """Write a commented starter config file."""
+    from feedbot.config_file import write_starter
+
+    write_starter(ctx.config_path, force=force)
+    ctx.say(f"Wrote {ctx.config_path}. Add [[sources]], then run 'feedbot fetch'.")
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(ctx: Context) -> None:
+    """Apply pending schema migrations (also done on every start)."""
+    from feedbot.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(ctx.settings.resolved_database_url())
+    upgrade(engine)
+    ctx.say(f"Database is at revision {current_revision(engine)}.")
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+@cli.group()
+def sources() -> None:
+    """List, add and remove sources; import and export OPML."""
+
+
+@sources.command("list")
+@pass_context
+def sources_list(ctx: Context) -> None:
+    """List the configured sources."""
+    for source in ctx.settings.sources:
+        topics = f"  [{', '.join(source.topics)}]" if source.topics else ""
+        click.echo(f"{source.name}\t{source.url}{topics}")
+    if not ctx.settings.sources:
+        ctx.say("No sources yet: 'feedbot sources add NAME URL'.")
+
+
+@sources.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--topic", "topics", multiple=True, help="A default topic id (repeatable).")
+@pass_context
+def sources_add(ctx: Context, name: str, url: str, topics: tuple[str, ...]) -> None:
+    """Add a feed source to the config file."""
+    from pydantic import ValidationError
+
+    from feedbot.config_file import add_sources
+
+    try:
+        source = SourceSettings(name=name, url=url, topics=list(topics))
+    except ValidationError as e:
+        raise ConfigError(f"invalid source: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+    if not add_sources(ctx.config_path, [source]):
+        raise ConfigError(f"{ctx.config_path}: a source named {name!r} or with that URL exists")
+    ctx.say(f"Added {name}.")
+
+
+@sources.command("remove")
+@click.argument("name")
+@pass_context
+def sources_remove(ctx: Context, name: str) -> None:
+    """Remove a source from the config (its items stay in the database)."""
+    from feedbot.config_file import remove_source
+
+    remove_source(ctx.config_path, name)
+    ctx.say(f"Removed {name}.")
+
+
+@sources.command("import-opml")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_context
+def sources_import_opml(ctx: Context, file: Path) -> None:
+    """Add every feed of an OPML file (folders that name a topic become its topic)."""
+    from feedbot.config_file import add_sources
+    from feedbot.opml import parse_opml
+
+    found = parse_opml(file.read_bytes(), ctx.settings.topics, label=str(file))
+    added = add_sources(ctx.config_path, found)
+    ctx.say(f"Imported {len(added)} of {len(found)} feeds from {file}.")
+
+
+@sources.command("export-opml")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+@pass_context
+def sources_export_opml(ctx: Context, out: Path | None) -> None:
+    """Write the configured sources as OPML."""
+    from feedbot.opml import render_opml
+
+    document = render_opml(ctx.settings.sources, ctx.settings.title)
+    _write_output(out, document)
+
+
+# -- the pipeline --------------------------------------------------------------------------
+
+
+@cli.command()
+@pass_context
+def fetch(ctx: Context) -> None:
+    """Run the pipeline for what is new: ingest every source, then tag."""
+    with _progress(ctx, len(ctx.app.store.active_sources())) as progress:
+        results = ctx.app.ingest(progress)
+    tagged = ctx.app.tag()
+    _report_ingest(ctx, results)
+    ctx.say(f"Tagged {tagged} new or changed items.")
+
+
+@cli.command()
+@pass_context
+def ingest(ctx: Context) -> None:
+    """Stage: fetch and store every source (no tagging)."""
+    with _progress(ctx, len(ctx.app.store.active_sources())) as progress:
+        results = ctx.app.ingest(progress)
+    _report_ingest(ctx, results)
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Re-tag every item, not only new ones.")
+@pass_context
+def tag(ctx: Context, everything: bool) -> None:
+    """Stage: assign topics to new or changed items."""
+    count = ctx.app.tag(everything)
+    ctx.say(f"Tagged {count} items.")
+
+
+@cli.command()
+@pass_context
+def build(ctx: Context) -> None:
+    """Build the static site and its RSS/Atom/JSON feeds."""
+    report = ctx.app.build()
+    ctx.say(f"Built {report.pages} pages and {report.feeds} feeds ({report.items} items) in {report.out_dir}")
+
+
+@cli.command()
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Day (default: today).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the .eml file.")
+@pass_context
+def digest(ctx: Context, day: Any, out: Path | None) -> None:
+    """Write one day's digest email (multipart HTML + text) to a .eml file."""
+    chosen: date | None = day.date() if day else None
+    app = ctx.app
+    chosen = chosen or app.clock().astimezone(app.settings.zone).date()
+    out = out or app.settings.base_dir / f"digest-{chosen.isoformat()}.eml"
+    message = app.write_digest(chosen, out)
+    ctx.say(f"Wrote {message['Subject']!s} to {out}")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+@pass_context
+def export(ctx: Context, fmt: str, out: Path | None) -> None:
+    """Export every item with its fields as JSON lines or CSV."""
+    from feedbot.export import to_csv, to_jsonl
+
+    items = ctx.app.items()
+    text = to_jsonl(items) if fmt == "jsonl" else to_csv(items)
+    _write_output(out, text.encode("utf-8"))
+
+
+@cli.command()
+@pass_context
+def status(ctx: Context) -> None:
+    """Per source: last success, last error, entries."""
+    rows = ctx.app.store.status()
+    if not rows:
+        ctx.say("No sources yet.")
+    for row in rows:
+        state = "inactive" if not row.active else ("FAILING" if row.consecutive_failures else "ok")
+        success = row.last_success_at.strftime("%Y-%m-%d %H:%M") if row.last_success_at else "never"
+        click.echo(f"{row.name}: {state}; {row.entries} entries; last success {success}")
+        if row.last_error and row.consecutive_failures:
+            when = row.last_error_at.strftime("%Y-%m-%d %H:%M") if row.last_error_at else "?"
+            click.echo(f"    last error ({when}, {row.consecutive_failures}× in a row): {row.last_error}")
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("demo"), show_default=True, help="Folder for the demo's files.")  # fmt: skip
+@pass_context
+def demo(ctx: Context, directory: Path) -> None:
+    """Run everything on bundled example sources served by a local server (no internet)."""
+    from feedbot.demo import run_demo
+
+    with _progress(ctx, 4) as progress:
+        report = run_demo(directory, progress)
+    _report_ingest(ctx, list(report.results))
+    ctx.say(f"\n{report.items} items. Open these:")
+    ctx.say(f"  site:   {report.site / 'index.html'}")
+    ctx.say(f"  feeds:  {report.site / 'feed.xml'}, atom.xml, feed.json, topics/*.xml")
+    if report.digest:
+        ctx.say(f"  digest: {report.digest}")
+    ctx.say(f"  config: {report.config} (try: feedbot --config {report.config} status)")
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress(ctx: Context, total: int) -> Iterator[Callable[[Any], None]]:
+    if ctx.quiet or not sys.stderr.isatty() or total < 2:
+        def note(result: Any) -> None:
+            log.info("%s: %s", result.name, result.error or result.status)
+        yield note
+        return
+    with click.progressbar(length=total, label="Fetching", file=sys.stderr) as bar:
+        yield lambda result: bar.update(1)
+
+
+def _report_ingest(ctx: Context, results: list[Any]) -> None:
+    new = sum(r.new for r in results)
+    updated = sum(r.updated for r in results)
+    failed = [r for r in results if r.status == "error"]
+    unchanged = sum(1 for r in results if r.status == "not_modified")
+    ctx.say(
+        f"Fetched {len(results)} sources: {new} new entries, {updated} updated, "
+        f"{unchanged} unchanged, {len(failed)} failed."
+    )
+    for result in failed:
+        click.echo(f"  failed: {result.name}: {result.error}", err=True)
+    if ctx.verbose:
+        for result in results:
+            for warning in result.warnings:
+                click.echo(f"  warning: {result.name}: {warning}", err=True)
+
+
+def _write_output(out: Path | None, data: bytes) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as e:
+        raise FeedbotError(f"cannot write {out}: {e.strerror or e}") from e
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    try:
+        cli.main(args=argv, prog_name="feedbot", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except ConfigError as e:
+        click.echo(f"feedbot: config error: {e}", err=True)
+        sys.exit(2)
+    except FeedbotError as e:
+        click.echo(f"feedbot: error: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(0)

@@ -1,0 +1,290 @@
+"""Typed settings, loaded from TOML, with errors that name the file, the key and the expectation.
+
+Every setting has a default and a description; ``feedbot init`` writes a commented starter file and
+the README's configuration reference is checked against these models by the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from feedbot.errors import ConfigError
+
+CONFIG_ENV = "FEEDBOT_CONFIG"
+DATABASE_ENV = "DATABASE_URL"
+SMTP_PASSWORD_ENV = "FEEDBOT_SMTP_PASSWORD"
+DEFAULT_CONFIG_NAME = "feedbot.toml"
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpSettings(_Model):
+    """How feedbot talks to the network. One client with this policy serves every request."""
+
+    timeout_seconds: float = Field(20.0, gt=0, description="Total time allowed for one response.")
+    connect_timeout_seconds: float = Field(10.0, gt=0, description="Time allowed to connect.")
+    max_connections: int = Field(64, ge=1, description="Open connections at once, all hosts.")
+    max_per_host: int = Field(4, ge=1, description="Requests in flight at once to one host.")
+    max_response_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest response body read, after decompression."
+    )
+    retries: int = Field(2, ge=0, le=10, description="Retries after a timeout, 5xx or 429.")
+    backoff_seconds: float = Field(0.5, ge=0, description="First retry delay; doubles each try.")
+    max_retry_after_seconds: float = Field(
+        60.0, ge=0, description="Longest Retry-After honoured within one run; longer is a failure."
+    )
+    max_redirects: int = Field(10, ge=0, le=30, description="Redirects followed per request.")
+    allow_private_networks: bool = Field(
+        False,
+        description="Allow loopback, private and link-local targets (off: refused as unsafe).",
+    )
+    user_agent: str = Field(
+        "feedbot/{version} (+https://github.com/feedbot/feedbot)",
+        description="User-Agent header; {version} is replaced by feedbot's version.",
+    )
+
+
+class TopicSettings(_Model):
+    """One topic of the taxonomy."""
+
+    id: str = Field(description="Stable id used in URLs, exports and files (lowercase slug).")
+    name: str = Field(description="Display name.")
+    description: str = Field("", description="What belongs here.")
+    keywords: list[str] = Field(
+        default_factory=list,
+        description="Words or phrases that put an item in this topic (whole words, any case).",
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError("expected a lowercase slug such as 'education' or 'ai'")
+        return value
+
+
+class SourceSettings(_Model):
+    """One source to ingest."""
+
+    name: str = Field(min_length=1, description="Unique display name of the source.")
+    url: str = Field(description="The feed's http(s) URL.")
+    kind: Literal["feed"] = Field("feed", description="Source kind: 'feed' (RSS, Atom, JSON).")
+    topics: list[str] = Field(
+        default_factory=list, description="Topic ids every item of this source belongs to."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+
+class DigestSettings(_Model):
+    """The daily email digest."""
+
+    subject: str = Field(
+        "{title} — {date}", description="Subject line; {title} and {date} are filled in."
+    )
+    from_address: str = Field("feedbot@localhost", description="From: address.")
+    to: list[str] = Field(default_factory=list, description="Recipients (To:).")
+    max_items_per_topic: int = Field(50, ge=1, description="Items listed per topic at most.")
+
+
+class Settings(_Model):
+    """All of feedbot's settings. Relative paths are relative to the config file's folder."""
+
+    title: str = Field("feedbot digest", description="Name of the site, feeds and digest.")
+    base_url: str = Field(
+        "http://localhost:8000/",
+        description="Public URL where the site is served; used for absolute links in feeds.",
+    )
+    timezone: str = Field("UTC", description="IANA time zone for days of the site and digest.")
+    database_url: str = Field(
+        "sqlite:///feedbot.db",
+        description="SQLAlchemy database URL; env DATABASE_URL overrides. SQLite or PostgreSQL.",
+    )
+    output_dir: str = Field("site", description="Folder the site and feeds are built into.")
+    home_items: int = Field(50, ge=1, description="Items on the home page.")
+    feed_items: int = Field(100, ge=1, description="Items in each RSS/Atom/JSON feed.")
+    templates_dir: str | None = Field(
+        None, description="Folder of templates that override feedbot's own, by file name."
+    )
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    topics: list[TopicSettings] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
+    sources: list[SourceSettings] = Field(default_factory=list)
+
+    # Where the file was read from; not a TOML key.
+    config_path: Annotated[Path | None, Field(exclude=True)] = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {value!r}; expected e.g. 'Europe/Berlin'") from e
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError("expected an http:// or https:// URL")
+        return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        names: set[str] = set()
+        for i, source in enumerate(self.sources):
+            if source.name.casefold() in names:
+                raise ValueError(f"sources[{i}].name: duplicate source name {source.name!r}")
+            names.add(source.name.casefold())
+        topic_ids = [t.id for t in self.topics]
+        if len(set(topic_ids)) != len(topic_ids):
+            raise ValueError("topics: topic ids must be unique")
+        for i, source in enumerate(self.sources):
+            unknown = [t for t in source.topics if t not in topic_ids]
+            if unknown:
+                raise ValueError(
+                    f"sources[{i}].topics: unknown topic {unknown[0]!r}; "
+                    f"known topics are {', '.join(topic_ids) or 'none'}"
+                )
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def output_path(self) -> Path:
+        return (self.base_dir / self.output_dir).resolve()
+
+    @property
+    def templates_path(self) -> Path | None:
+        return (self.base_dir / self.templates_dir).resolve() if self.templates_dir else None
+
+    def resolved_database_url(self) -> str:
+        """The database URL in force: env DATABASE_URL, else the config, with SQLite paths made
+        relative to the config file's folder."""
+        url = os.environ.get(DATABASE_ENV) or self.database_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url != "sqlite:///:memory:":
+            path = Path(url[len(prefix) :])
+            if not path.is_absolute():
+                url = prefix + str((self.base_dir / path).resolve())
+        return url
+
+    def user_agent(self) -> str:
+        from feedbot import __version__
+
+        return self.http.user_agent.replace("{version}", __version__)
+
+
+DEFAULT_TOPICS: tuple[TopicSettings, ...] = (
+    TopicSettings(
+        id="education",
+        name="Education",
+        description="Schools, teaching, learning, students and higher education.",
+        keywords=[
+            "education", "educational", "educator", "educators", "school", "schools",
+            "teacher", "teachers", "teaching", "student", "students", "classroom", "classrooms",
+            "curriculum", "pedagogy", "literacy", "reading instruction", "K-12", "homework",
+            "university", "universities", "college", "colleges", "higher education", "tutoring",
+            "learners", "school district", "principal", "assessment", "edtech",
+        ],
+    ),
+    TopicSettings(
+        id="ai",
+        name="AI",
+        description="Artificial intelligence, machine learning and language models.",
+        keywords=[
+            "AI", "artificial intelligence", "machine learning", "deep learning", "LLM", "LLMs",
+            "language model", "language models", "neural network", "neural networks", "GPT",
+            "chatbot", "chatbots", "generative AI", "transformer", "transformers", "agents",
+            "AI agents", "model training", "fine-tuning", "benchmark", "embeddings",
+            "reinforcement learning", "computer vision", "OpenAI", "Anthropic", "DeepMind",
+        ],
+    ),
+    TopicSettings(
+        id="law",
+        name="Law",
+        description="Courts, legislation, regulation, rights and legal practice.",
+        keywords=[
+            "law", "laws", "legal", "court", "courts", "supreme court", "judge", "judges",
+            "lawsuit", "lawsuits", "litigation", "statute", "legislation", "legislature",
+            "regulation", "regulations", "regulator", "copyright", "attorney", "attorneys",
+            "lawyer", "lawyers", "ruling", "appeals court", "constitutional", "privacy law",
+            "FERPA", "Title IX", "antitrust", "contract", "property rights", "jurisprudence",
+        ],
+    ),
+)
+
+
+def default_config_path() -> Path:
+    """``$FEEDBOT_CONFIG`` if set, else ``./feedbot.toml``."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate ``path``. Raises :class:`ConfigError` with one readable line."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found (run 'feedbot init' to write a starter)"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config file: {e.strerror or e}") from e
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: config file is not UTF-8 text ({e.reason})") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from e
+    return settings_from_dict(data, path)
+
+
+def settings_from_dict(data: dict[str, Any], path: Path | None = None) -> Settings:
+    """Validate a parsed config mapping; ``path`` only labels errors and anchors relative paths."""
+    label = str(path) if path else "config"
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{label}: {_describe(e)}") from None
+    return settings.model_copy(update={"config_path": path.resolve() if path else None})
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    location = ""
+    for part in first["loc"]:
+        location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else part)
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown setting (check its spelling and table)"
+    elif first["type"] == "missing":
+        message = "required setting is missing"
+    got = first.get("input")
+    if first["type"] not in {"missing", "extra_forbidden"} and not isinstance(got, dict | list):
+        message += f" (got {got!r})"
+    more = error.error_count() - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{location}: {message}{suffix}" if location else f"{message}{suffix}"

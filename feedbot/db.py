@@ -1,0 +1,82 @@
+"""Opening the database and bringing its schema up to date (Alembic, ``migrations/``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from feedbot.errors import StoreError
+from feedbot.resources import resource_dir
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError) as e:
+        raise StoreError(f"database URL {_redact(url)!r} is not usable: {e}") from e
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def alembic_config(engine: Engine) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(resource_dir("migrations")))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str | None:
+    script = ScriptDirectory.from_config(_bare_alembic_config())
+    return script.get_current_head()
+
+
+def _bare_alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(resource_dir("migrations")))
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending migration. Idempotent; raises :class:`StoreError` on failure."""
+    try:
+        if current_revision(engine) == head_revision():
+            return
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        command.upgrade(alembic_config(engine), "head")
+    except OperationalError as e:
+        raise StoreError(f"cannot open database {_redact(str(engine.url))}: {e.orig}") from e
+    except SQLAlchemyError as e:
+        raise StoreError(f"cannot migrate database {_redact(str(engine.url))}: {e}") from e

@@ -1,0 +1,48 @@
+"""``feedbot export``: every item with its fields, as JSON lines or CSV, for data portability."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from feedbot.records import Item
+
+FIELDS = (
+    "title", "url", "canonical_url", "reached_by", "sources", "shared_by", "mentions", "topics",
+    "date", "first_seen_at", "summary",
+)  # fmt: skip
+
+
+def item_record(item: Item) -> dict[str, Any]:
+    return {
+        "title": item.title,
+        "url": item.url,
+        "canonical_url": item.url,
+        "reached_by": list(item.reached_by),
+        "sources": [source.name for source in item.sources],
+        "shared_by": item.shared_by,
+        "mentions": item.mention_count,
+        "topics": [topic.id for topic in item.topics],
+        "date": item.date.isoformat(),
+        "first_seen_at": item.first_seen_at.isoformat(),
+        "summary": item.summary_text,
+    }
+
+
+def to_jsonl(items: Iterable[Item]) -> str:
+    return "".join(json.dumps(item_record(item), ensure_ascii=False) + "\n" for item in items)
+
+
+def to_csv(items: Sequence[Item]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
+    writer.writeheader()
+    for item in items:
+        record = item_record(item)
+        for key in ("reached_by", "sources", "topics"):
+            record[key] = "; ".join(record[key])
+        writer.writerow(record)
+    return buffer.getvalue()

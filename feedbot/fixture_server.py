@@ -1,0 +1,185 @@
+"""A small real HTTP server on 127.0.0.1 that serves fixed documents.
+
+The demo serves its bundled example sources with it (the machine has no internet), the tests
+serve feeds, failures and hostile responses with it, and the benchmarks serve thousands of feeds.
+It answers conditional GETs (ETag / Last-Modified → 304), gzip-encodes on request, and can
+delay, fail or misbehave per route.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import mimetypes
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+FEED_TYPES = {
+    ".xml": "application/xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
+}
+
+
+@dataclass
+class Route:
+    """What the server answers for one path."""
+
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/xml; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    conditional: bool = True
+    modified: float = 1_795_000_000.0  # a fixed Last-Modified (2026-11-18)
+    gzip: bool = True
+    declared_length: int | None = None  # lie about Content-Length (hostile server)
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.body).hexdigest()[:20] + '"'
+
+
+class FixtureServer:
+    """``with FixtureServer(routes) as server: server.url('/feed.xml')``."""
+
+    def __init__(self, routes: Mapping[str, Route] | None = None, port: int = 0) -> None:
+        self.routes: dict[str, Route] = dict(routes or {})
+        self.hits: Counter[str] = Counter()
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    def start(self) -> FixtureServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FixtureServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def add_directory(self, folder: Path, prefix: str = "/") -> list[str]:
+        """Serve every file of ``folder`` under ``prefix``; returns the paths added."""
+        added = []
+        for file in sorted(folder.iterdir()):
+            if file.is_file() and not file.name.startswith("."):
+                content_type = FEED_TYPES.get(file.suffix) or (
+                    mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+                )
+                path = prefix.rstrip("/") + "/" + file.name
+                self.routes[path] = Route(body=file.read_bytes(), content_type=content_type)
+                added.append(path)
+        return added
+
+    def _record(self, path: str, headers: dict[str, str]) -> None:
+        with self._lock:
+            self.hits[path] += 1
+            self.requests.append((path, headers))
+
+
+def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "feedbot-fixture/1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_HEAD(self) -> None:
+            self._answer(send_body=False)
+
+        def do_GET(self) -> None:
+            self._answer(send_body=True)
+
+        def _answer(self, send_body: bool) -> None:
+            path = urlsplit(self.path).path
+            server._record(path, {k.lower(): v for k, v in self.headers.items()})
+            route = server.routes.get(path)
+            if route is None:
+                self._send(404, b"not found\n", "text/plain", {}, send_body)
+                return
+            if route.delay:
+                time.sleep(route.delay)
+            headers = dict(route.headers)
+            if route.status == 200 and route.conditional:
+                headers.setdefault("ETag", route.etag)
+                headers.setdefault("Last-Modified", formatdate(route.modified, usegmt=True))
+                if self._not_modified(route):
+                    self._send(304, b"", None, headers, False)
+                    return
+            body = route.body
+            if route.gzip and "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 256:
+                body = gzip.compress(body, compresslevel=5, mtime=0)
+                headers["Content-Encoding"] = "gzip"
+            self._send(route.status, body, route.content_type, headers, send_body,
+                       route.declared_length)  # fmt: skip
+
+        def _not_modified(self, route: Route) -> bool:
+            tag = self.headers.get("If-None-Match")
+            if tag is not None:
+                return route.etag in [t.strip() for t in tag.split(",")] or tag.strip() == "*"
+            since = self.headers.get("If-Modified-Since")
+            if since:
+                try:
+                    return parsedate_to_datetime(since).timestamp() >= int(route.modified)
+                except (TypeError, ValueError):
+                    return False
+            return False
+
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            content_type: str | None,
+            headers: Mapping[str, str],
+            send_body: bool,
+            declared_length: int | None = None,
+        ) -> None:
+            self.send_response(status)
+            if content_type:
+                self.send_header("Content-Type", content_type)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if status != 304:
+                length = declared_length if declared_length is not None else len(body)
+                self.send_header("Content-Length", str(length))
+            self.end_headers()
+            if send_body and status != 304:
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+    return Handler

@@ -1,0 +1,236 @@
+"""The one HTTP client and its policy.
+
+Every request feedbot makes goes through :class:`HttpClient`, which owns: total and connect
+timeouts, total and per-host concurrency limits, a response-size cap (counted after
+decompression, so a gzip bomb is cut off too), retries with exponential backoff on timeouts,
+connection errors and 5xx, ``Retry-After`` on 429/503, the User-Agent, and the address guard that
+refuses loopback, private, link-local and other non-public targets on every hop of a redirect
+chain unless ``allow_private_networks`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import socket
+import urllib.request
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+
+import httpx
+
+from feedbot.config import HttpSettings
+from feedbot.errors import BlockedAddressError, FetchError, ResponseTooLargeError
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Response:
+    """A fully read response."""
+
+    status: int
+    url: str
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """Resolve ``host`` with the system resolver, without blocking the event loop."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public_address(address: str) -> bool:
+    """True for globally routable unicast addresses (not loopback, private, link-local, …)."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class HttpClient:
+    """An async HTTP client applying feedbot's policy. Use as an async context manager."""
+
+    def __init__(
+        self,
+        settings: HttpSettings,
+        user_agent: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = system_resolver,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self._resolver = resolver
+        self._sleep = sleep
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._in_flight = asyncio.Semaphore(settings.max_connections)
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
+            limits=httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_connections,
+            ),
+            follow_redirects=True,
+            max_redirects=settings.max_redirects,
+            transport=transport,
+            event_hooks={"request": [self._guard]},
+        )
+        # Behind a proxy we never see the target's address; only literal IPs can be checked.
+        self._behind_proxy = transport is None and any(
+            scheme in urllib.request.getproxies() for scheme in ("http", "https", "all")
+        )
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
+        """GET ``url`` under the policy. Returns any final status below 500 except 429 (the
+        caller decides what a 304 or 404 means); raises :class:`FetchError` otherwise."""
+        try:
+            host = httpx.URL(url).host
+        except httpx.InvalidURL as e:
+            raise FetchError(f"invalid URL {url!r}: {e}") from e
+        slot = self._host_slots.setdefault(host, asyncio.Semaphore(self.settings.max_per_host))
+        attempt = 0
+        while True:
+            try:
+                async with slot, self._in_flight:
+                    response = await self._get_once(url, headers)
+            except (httpx.TimeoutException, TimeoutError) as e:
+                failure: FetchError = FetchError(
+                    f"timed out after {self.settings.timeout_seconds:g}s"
+                )
+                failure.__cause__ = e
+                delay = self._backoff(attempt)
+            except httpx.TransportError as e:
+                failure = FetchError(f"cannot connect: {_describe_transport_error(e)}")
+                failure.__cause__ = e
+                delay = self._backoff(attempt)
+            else:
+                if response.status not in RETRY_STATUSES:
+                    return response
+                failure = FetchError(f"HTTP {response.status} {_reason(response.status)}")
+                retry_after = parse_retry_after(response.headers.get("retry-after"), _now())
+                if retry_after is not None and retry_after > self.settings.max_retry_after_seconds:
+                    raise FetchError(
+                        f"HTTP {response.status}: server asks to retry after {retry_after:.0f}s"
+                    )
+                delay = retry_after if retry_after is not None else self._backoff(attempt)
+            if attempt >= self.settings.retries:
+                raise failure
+            attempt += 1
+            await self._sleep(delay)
+
+    async def _get_once(self, url: str, headers: Mapping[str, str] | None) -> Response:
+        cap = self.settings.max_response_bytes
+        async with asyncio.timeout(self.settings.timeout_seconds):
+            try:
+                async with self._client.stream("GET", url, headers=headers) as response:
+                    declared = response.headers.get("content-length")
+                    if declared and declared.isdigit() and int(declared) > cap:
+                        raise ResponseTooLargeError(
+                            f"response too large: {int(declared):,} bytes (limit {cap:,})"
+                        )
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > cap:
+                            raise ResponseTooLargeError(
+                                f"response too large: more than {cap:,} bytes"
+                            )
+                        chunks.append(chunk)
+                    return Response(
+                        status=response.status_code,
+                        url=str(response.url),
+                        headers=response.headers,
+                        content=b"".join(chunks),
+                    )
+            except httpx.TooManyRedirects as e:
+                raise FetchError(
+                    f"too many redirects (more than {self.settings.max_redirects})"
+                ) from e
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
+                raise FetchError(f"cannot fetch {url!r}: {e}") from e
+            except httpx.DecodingError as e:
+                raise FetchError(f"response body could not be decoded: {e}") from e
+
+    async def _guard(self, request: httpx.Request) -> None:
+        if self.settings.allow_private_networks:
+            return
+        host = request.url.host
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            if self._behind_proxy:
+                return
+            try:
+                addresses = await self._resolver(host, request.url.port or 443)
+            except OSError as e:
+                raise FetchError(f"cannot resolve host {host!r}: {e}") from e
+        for address in addresses:
+            if not is_public_address(address):
+                raise BlockedAddressError(
+                    f"refused to connect to {host} ({address}): not a public address "
+                    "(set allow_private_networks = true in [http] to allow)"
+                )
+
+    def _backoff(self, attempt: int) -> float:
+        base: float = self.settings.backoff_seconds * (2**attempt)
+        return base * (0.5 + random.random() / 2)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date), if valid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _reason(status: int) -> str:
+    try:
+        return httpx.codes(status).phrase
+    except ValueError:
+        return ""
+
+
+def _describe_transport_error(error: httpx.TransportError) -> str:
+    text = str(error) or type(error).__name__
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, BaseException) and str(cause) and str(cause) not in text:
+        text = f"{text}: {cause}"
+    return text

@@ -1,0 +1,1 @@
+"""Links: from the URLs posts carry to one row per article."""

@@ -1,0 +1,155 @@
+"""Database tables (SQLModel). The schema only changes through Alembic migrations in
+``migrations/``; a test checks these models and the migrations agree.
+
+    sources ─< entries ─< mentions >─ links ─< link_topics >─ topics
+       └─< fetch_log                digests
+
+* ``entries``  — one row per post/entry of a source, keyed by (source, guid).
+* ``links``    — one row per distinct article URL; what the site, feeds and digest show.
+* ``mentions`` — which entry shared which link.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _utc(nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
+
+
+class Source(SQLModel, table=True):
+    __tablename__ = "sources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column_kwargs={"unique": True})
+    slug: str = Field(sa_column_kwargs={"unique": True})
+    kind: str = "feed"
+    url: str = Field(sa_type=Text)
+    default_topics: list[str] = Field(default_factory=list, sa_type=JSON)
+    active: bool = True
+    title: str | None = Field(default=None, sa_type=Text)
+    site_url: str | None = Field(default=None, sa_type=Text)
+    etag: str | None = Field(default=None, sa_type=Text)
+    last_modified: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime | None = _utc()
+    last_fetched_at: datetime | None = _utc()
+    last_success_at: datetime | None = _utc()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error_at: datetime | None = _utc()
+    consecutive_failures: int = 0
+
+
+class Entry(SQLModel, table=True):
+    __tablename__ = "entries"
+    __table_args__ = (UniqueConstraint("source_id", "guid", name="uq_entries_source_guid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="sources.id", index=True)
+    guid: str = Field(sa_type=Text)
+    url: str | None = Field(default=None, sa_type=Text)
+    title: str = Field(default="", sa_type=Text)
+    summary_html: str = Field(default="", sa_type=Text)
+    content_html: str = Field(default="", sa_type=Text)
+    author: str | None = Field(default=None, sa_type=Text)
+    published_at: datetime | None = _utc()
+    updated_at: datetime | None = _utc()
+    first_seen_at: datetime | None = _utc()
+    changed_at: datetime | None = _utc()
+    content_hash: str = ""
+
+
+class Link(SQLModel, table=True):
+    __tablename__ = "links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=Text, sa_column_kwargs={"unique": True})
+    title: str | None = Field(default=None, sa_type=Text)
+    first_seen_at: datetime | None = _utc()
+    needs_tagging: bool = Field(default=True, index=True)
+
+
+class Mention(SQLModel, table=True):
+    __tablename__ = "mentions"
+    __table_args__ = (UniqueConstraint("entry_id", "link_id", name="uq_mentions_entry_link"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="entries.id", index=True)
+    link_id: int = Field(foreign_key="links.id", index=True)
+    url: str = Field(sa_type=Text)
+
+
+class Topic(SQLModel, table=True):
+    __tablename__ = "topics"
+
+    id: str = Field(primary_key=True)
+    name: str
+    description: str = Field(default="", sa_type=Text)
+
+
+class LinkTopic(SQLModel, table=True):
+    __tablename__ = "link_topics"
+
+    link_id: int = Field(foreign_key="links.id", primary_key=True)
+    topic_id: str = Field(foreign_key="topics.id", primary_key=True, index=True)
+    score: float = 1.0
+    reason: str = Field(default="", sa_type=Text)
+
+
+class Digest(SQLModel, table=True):
+    __tablename__ = "digests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(sa_column_kwargs={"unique": True})
+    generated_at: datetime | None = _utc()
+    item_count: int = 0
+    message_id: str = Field(default="", sa_type=Text)
+
+
+class FetchLog(SQLModel, table=True):
+    __tablename__ = "fetch_log"
+    __table_args__ = (Index("ix_fetch_log_source_started", "source_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="sources.id")
+    started_at: datetime | None = _utc()
+    finished_at: datetime | None = _utc()
+    outcome: str = ""  # "ok", "not_modified" or "error"
+    http_status: int | None = None
+    entries_new: int = 0
+    entries_updated: int = 0
+    error: str | None = Field(default=None, sa_type=Text)
+
+
+__all__ = [
+    "Digest",
+    "Entry",
+    "FetchLog",
+    "Link",
+    "LinkTopic",
+    "Mention",
+    "Source",
+    "Topic",
+    "UTCDateTime",
+]

@@ -1,0 +1,99 @@
+"""The stages of a run, in order: ingest → store → tag. (Publishing is :mod:`feedbot.publish`.)
+
+    for each due source, concurrently:   fetch (HttpClient) → parse (sources/*) ─┐
+    one writer, in arrival order:        store.save_outcome / store.record_failure ◄┘
+    then:                                tag the links that are new or changed
+
+A failing source is recorded and the run goes on. A database failure stops the run; every source
+stored before it stays stored, and the next run picks up from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedbot.errors import FeedbotError
+from feedbot.http import HttpClient
+from feedbot.sources import FetchOutcome, SourceState, registry
+from feedbot.store import Store
+from feedbot.tagging import Tagger
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    name: str
+    status: str  # "ok", "not_modified" or "error"
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+async def ingest(
+    store: Store,
+    http: HttpClient,
+    sources: Sequence[SourceState],
+    clock: Clock,
+    progress: Callable[[SourceResult], None] = lambda result: None,
+) -> list[SourceResult]:
+    """Fetch every source concurrently and store each result as it arrives."""
+    fetchers = registry()
+    arrivals: asyncio.Queue[tuple[SourceState, datetime, FetchOutcome | None, str | None]]
+    arrivals = asyncio.Queue()
+
+    async def fetch(source: SourceState) -> None:
+        started = clock()
+        try:
+            fetcher = fetchers.get(source.kind)
+            if fetcher is None:
+                raise FeedbotError(f"unknown source kind {source.kind!r}")
+            outcome = await fetcher.fetch(source, http)
+        except FeedbotError as e:
+            await arrivals.put((source, started, None, str(e)))
+        except Exception as e:  # a bug or a library surprise: recorded, never fatal to the run
+            log.exception("unexpected error fetching %s", source.name)
+            await arrivals.put((source, started, None, f"unexpected error: {type(e).__name__}: {e}"))
+        else:
+            await arrivals.put((source, started, outcome, None))
+
+    tasks = [asyncio.create_task(fetch(source)) for source in sources]
+    results: list[SourceResult] = []
+    try:
+        for _ in tasks:
+            source, started, outcome, error = await arrivals.get()
+            if outcome is None:
+                store.record_failure(source.id, error or "unknown error", started, clock())
+                result = SourceResult(source.name, "error", error=error)
+            else:
+                saved = store.save_outcome(source.id, outcome, started, clock())
+                result = SourceResult(
+                    source.name, outcome.status, saved.new, saved.updated, warnings=outcome.warnings
+                )
+            results.append(result)
+            progress(result)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return results
+
+
+def tag(store: Store, tagger: Tagger, everything: bool = False) -> int:
+    """Assign topics to links that are new or changed (all links with ``everything``)."""
+    defaults = store.source_defaults()
+    tags = {}
+    for link_id, title, text, source_ids in store.links_to_tag(everything):
+        source_topics = {topic for sid in source_ids for topic in defaults.get(sid, ())}
+        tags[link_id] = [
+            (a.topic_id, a.score, a.reason) for a in tagger.tag(title, text, source_topics)
+        ]
+    store.save_tags(tags)
+    return len(tags)

@@ -1,0 +1,136 @@
+"""RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents, overall and per topic.
+
+Built with ElementTree and json, so escaping is never hand-written. Item ids are the article's
+canonical URL (stable across builds); HTML content is sanitized again on the way out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from datetime import datetime
+from email.utils import format_datetime
+from html import escape
+
+from feedbot.records import Item
+from feedbot.sanitize import clean_html
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+ET.register_namespace("atom", ATOM_NS)
+
+# Characters XML 1.0 forbids; a hostile or broken source may send them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(value: str) -> str:
+    return _NOT_XML.sub("", value)
+
+
+def item_html(item: Item) -> str:
+    """The HTML body of an item in a feed: its sanitized summary and who shared it."""
+    shared = ", ".join(escape(source.name) for source in item.sources)
+    summary = clean_html(item.summary_html)
+    return f"{summary}\n<p>Shared by {shared}.</p>" if summary else f"<p>Shared by {shared}.</p>"
+
+
+def rss(
+    items: Sequence[Item], *, title: str, link: str, self_url: str, description: str, now: datetime
+) -> bytes:
+    root = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(root, "channel")
+    _sub(channel, "title", title)
+    _sub(channel, "link", link)
+    _sub(channel, "description", description)
+    ET.SubElement(
+        channel,
+        f"{{{ATOM_NS}}}link",
+        {"href": self_url, "rel": "self", "type": "application/rss+xml"},
+    )
+    _sub(channel, "lastBuildDate", format_datetime(now))
+    _sub(channel, "generator", "feedbot")
+    for item in items:
+        node = ET.SubElement(channel, "item")
+        _sub(node, "title", item.title)
+        _sub(node, "link", item.url)
+        _sub(node, "guid", item.url, {"isPermaLink": "true"})
+        _sub(node, "pubDate", format_datetime(item.date))
+        _sub(node, "description", item_html(item))
+        for topic in item.topics:
+            _sub(node, "category", topic.name)
+    return _xml_bytes(root)
+
+
+def atom(
+    items: Sequence[Item], *, title: str, link: str, self_url: str, feed_id: str, now: datetime
+) -> bytes:
+    root = ET.Element(f"{{{ATOM_NS}}}feed")
+    _sub(root, f"{{{ATOM_NS}}}title", title)
+    _sub(root, f"{{{ATOM_NS}}}id", feed_id)
+    updated = max((item.date for item in items), default=now)
+    _sub(root, f"{{{ATOM_NS}}}updated", updated.isoformat())
+    ET.SubElement(root, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": link})
+    ET.SubElement(
+        root, f"{{{ATOM_NS}}}link", {"rel": "self", "href": self_url, "type": "application/atom+xml"}
+    )
+    author = ET.SubElement(root, f"{{{ATOM_NS}}}author")
+    _sub(author, f"{{{ATOM_NS}}}name", title)
+    _sub(root, f"{{{ATOM_NS}}}generator", "feedbot")
+    for item in items:
+        entry = ET.SubElement(root, f"{{{ATOM_NS}}}entry")
+        _sub(entry, f"{{{ATOM_NS}}}title", item.title)
+        _sub(entry, f"{{{ATOM_NS}}}id", item.url)
+        ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": item.url})
+        _sub(entry, f"{{{ATOM_NS}}}published", item.date.isoformat())
+        _sub(entry, f"{{{ATOM_NS}}}updated", item.date.isoformat())
+        _sub(entry, f"{{{ATOM_NS}}}summary", item_html(item), {"type": "html"})
+        for source in item.sources:
+            contributor = ET.SubElement(entry, f"{{{ATOM_NS}}}contributor")
+            _sub(contributor, f"{{{ATOM_NS}}}name", source.name)
+        for topic in item.topics:
+            ET.SubElement(entry, f"{{{ATOM_NS}}}category", {"term": topic.id, "label": topic.name})
+    return _xml_bytes(root)
+
+
+def json_feed(
+    items: Sequence[Item], *, title: str, link: str, self_url: str, description: str
+) -> bytes:
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": title,
+        "home_page_url": link,
+        "feed_url": self_url,
+        "description": description,
+        "items": [
+            {
+                "id": item.url,
+                "url": item.url,
+                "title": item.title,
+                "content_html": item_html(item),
+                "summary": item.summary_text,
+                "date_published": item.date.isoformat(),
+                "authors": [{"name": source.name} for source in item.sources],
+                "tags": [topic.name for topic in item.topics],
+                "_feedbot": {
+                    "shared_by": item.shared_by,
+                    "topics": [topic.id for topic in item.topics],
+                },
+            }
+            for item in items
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+
+
+def _sub(
+    parent: ET.Element, tag: str, text: str, attributes: dict[str, str] | None = None
+) -> ET.Element:
+    node = ET.SubElement(parent, tag, attributes or {})
+    node.text = xml_text(text)
+    return node
+
+
+def _xml_bytes(root: ET.Element) -> bytes:
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

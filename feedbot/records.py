@@ -1,0 +1,61 @@
+"""Records passed between the stages: small, frozen, typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    name: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class TopicRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One article as published: a link with everything known about it."""
+
+    id: int
+    url: str
+    title: str
+    summary_html: str
+    summary_text: str
+    date: datetime
+    first_seen_at: datetime
+    sources: tuple[SourceRef, ...]
+    topics: tuple[TopicRef, ...]
+    reached_by: tuple[str, ...]
+    mention_count: int
+
+    @property
+    def shared_by(self) -> int:
+        return len(self.sources)
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    slug: str
+    kind: str
+    url: str
+    active: bool
+    title: str | None
+    last_fetched_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    entries: int
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    new: int
+    updated: int

@@ -1,0 +1,518 @@
+"""Queries and upserts. Every write of one source's fetch is one transaction, so a run that dies
+half-way keeps what it finished and never leaves half a feed; every upsert is idempotent, so a
+re-run stores nothing twice. Works the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from feedbot.config import SourceSettings, TopicSettings
+from feedbot.errors import StoreError
+from feedbot.links.canonical import canonical_url
+from feedbot.models import Digest, Entry, FetchLog, Link, LinkTopic, Mention, Source, Topic
+from feedbot.records import Item, SaveResult, SourceRef, SourceStatus, TopicRef
+from feedbot.sanitize import excerpt, html_to_text
+from feedbot.sources import FetchedEntry, FetchOutcome, SourceState
+
+sources_t = cast(Table, Source.__table__)
+entries_t = cast(Table, Entry.__table__)
+links_t = cast(Table, Link.__table__)
+mentions_t = cast(Table, Mention.__table__)
+topics_t = cast(Table, Topic.__table__)
+link_topics_t = cast(Table, LinkTopic.__table__)
+digests_t = cast(Table, Digest.__table__)
+fetch_log_t = cast(Table, FetchLog.__table__)
+
+_CHUNK = 500
+
+
+def slugify(text: str) -> str:
+    """A lowercase ASCII slug for URLs and file names."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug or "source-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+def entry_hash(entry: FetchedEntry) -> str:
+    parts = (
+        entry.url or "",
+        entry.title,
+        entry.summary_html,
+        entry.content_html,
+        entry.author or "",
+        entry.published_at.isoformat() if entry.published_at else "",
+        entry.updated_at.isoformat() if entry.updated_at else "",
+    )
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+class Store:
+    """feedbot's database: sources, entries, links, mentions, topics, digests."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- sources ---------------------------------------------------------------------------
+
+    def sync_sources(self, configured: Sequence[SourceSettings], now: datetime) -> None:
+        """Make the sources table match the config: add, update and (de)activate by name.
+        Sources removed from the config are deactivated, never deleted: their items stay."""
+        with self._begin() as conn:
+            rows = {row.name: row for row in conn.execute(select(sources_t))}
+            taken = {row.slug for row in rows.values()}
+            wanted = set()
+            for source in configured:
+                wanted.add(source.name)
+                values = {
+                    "url": source.url,
+                    "kind": source.kind,
+                    "default_topics": list(source.topics),
+                    "active": True,
+                }
+                row = rows.get(source.name)
+                if row is None:
+                    slug = base = slugify(source.name)
+                    n = 2
+                    while slug in taken:
+                        slug, n = f"{base}-{n}", n + 1
+                    taken.add(slug)
+                    conn.execute(
+                        insert(sources_t).values(name=source.name, slug=slug, created_at=now, **values)
+                    )
+                elif any(getattr(row, key) != value for key, value in values.items()):
+                    if row.url != source.url:  # validators belong to the old URL
+                        values |= {"etag": None, "last_modified": None}
+                    conn.execute(update(sources_t).where(sources_t.c.id == row.id).values(**values))
+            stale = [row.id for name, row in rows.items() if name not in wanted and row.active]
+            if stale:
+                conn.execute(
+                    update(sources_t).where(sources_t.c.id.in_(stale)).values(active=False)
+                )
+
+    def active_sources(self) -> list[SourceState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(sources_t).where(sources_t.c.active.is_(True)).order_by(sources_t.c.id)
+            )
+            return [
+                SourceState(
+                    id=row.id,
+                    name=row.name,
+                    kind=row.kind,
+                    url=row.url,
+                    etag=row.etag,
+                    last_modified=row.last_modified,
+                )
+                for row in rows
+            ]
+
+    def source_defaults(self) -> dict[int, list[str]]:
+        """Source id → its default topic ids."""
+        with self.engine.connect() as conn:
+            return {
+                row.id: list(row.default_topics or [])
+                for row in conn.execute(select(sources_t.c.id, sources_t.c.default_topics))
+            }
+
+    # -- ingest ----------------------------------------------------------------------------
+
+    def save_outcome(
+        self, source_id: int, outcome: FetchOutcome, started_at: datetime, now: datetime
+    ) -> SaveResult:
+        """Store one successful fetch of a source, in one transaction."""
+        with self._begin() as conn:
+            result = (
+                self._save_entries(conn, source_id, outcome.entries, now)
+                if outcome.status == "ok"
+                else SaveResult(0, 0)
+            )
+            values: dict[str, Any] = {
+                "last_fetched_at": now,
+                "last_success_at": now,
+                "last_error": None,
+                "consecutive_failures": 0,
+            }
+            if outcome.status == "ok":
+                values |= {"etag": outcome.etag, "last_modified": outcome.last_modified}
+                if outcome.title:
+                    values["title"] = outcome.title
+                if outcome.site_url:
+                    values["site_url"] = outcome.site_url
+            conn.execute(update(sources_t).where(sources_t.c.id == source_id).values(**values))
+            conn.execute(
+                insert(fetch_log_t).values(
+                    source_id=source_id,
+                    started_at=started_at,
+                    finished_at=now,
+                    outcome=outcome.status,
+                    http_status=outcome.http_status,
+                    entries_new=result.new,
+                    entries_updated=result.updated,
+                    error="; ".join(outcome.warnings) or None,
+                )
+            )
+        return result
+
+    def record_failure(
+        self, source_id: int, error: str, started_at: datetime, now: datetime
+    ) -> None:
+        """Record a failed fetch; the source's earlier data is untouched."""
+        with self._begin() as conn:
+            conn.execute(
+                update(sources_t)
+                .where(sources_t.c.id == source_id)
+                .values(
+                    last_fetched_at=now,
+                    last_error=error,
+                    last_error_at=now,
+                    consecutive_failures=sources_t.c.consecutive_failures + 1,
+                )
+            )
+            conn.execute(
+                insert(fetch_log_t).values(
+                    source_id=source_id,
+                    started_at=started_at,
+                    finished_at=now,
+                    outcome="error",
+                    error=error,
+                )
+            )
+
+    def _save_entries(
+        self, conn: Connection, source_id: int, entries: Sequence[FetchedEntry], now: datetime
+    ) -> SaveResult:
+        if not entries:
+            return SaveResult(0, 0)
+        existing: dict[str, tuple[int, str]] = {}
+        guids = [entry.guid for entry in entries]
+        for chunk in _chunks(guids):
+            rows = conn.execute(
+                select(entries_t.c.id, entries_t.c.guid, entries_t.c.content_hash).where(
+                    entries_t.c.source_id == source_id, entries_t.c.guid.in_(chunk)
+                )
+            )
+            existing.update({row.guid: (row.id, row.content_hash) for row in rows})
+
+        new_rows: list[dict[str, Any]] = []
+        changed: list[tuple[int, FetchedEntry, str]] = []
+        for entry in entries:
+            digest = entry_hash(entry)
+            known = existing.get(entry.guid)
+            if known is None:
+                new_rows.append(_entry_values(entry, digest) | {
+                    "source_id": source_id, "guid": entry.guid, "first_seen_at": now, "changed_at": now,
+                })  # fmt: skip
+            elif known[1] != digest:
+                changed.append((known[0], entry, digest))
+
+        linked: list[tuple[int, FetchedEntry]] = []
+        if new_rows:
+            inserted = conn.execute(
+                insert(entries_t).returning(entries_t.c.id, entries_t.c.guid), new_rows
+            )
+            by_guid = {entry.guid: entry for entry in entries}
+            linked.extend((row.id, by_guid[row.guid]) for row in inserted)
+        for entry_id, entry, digest in changed:
+            conn.execute(
+                update(entries_t)
+                .where(entries_t.c.id == entry_id)
+                .values(**_entry_values(entry, digest), changed_at=now)
+            )
+            linked.append((entry_id, entry))
+        self._link_entries(conn, linked, now, replace=bool(changed))
+        return SaveResult(new=len(new_rows), updated=len(changed))
+
+    def _link_entries(
+        self,
+        conn: Connection,
+        entries: Sequence[tuple[int, FetchedEntry]],
+        now: datetime,
+        replace: bool,
+    ) -> None:
+        """Point each entry at the link of its (canonical) URL, creating links as needed."""
+        wanted: dict[int, tuple[str, str, str]] = {}
+        for entry_id, entry in entries:
+            if entry.url:
+                wanted[entry_id] = (canonical_url(entry.url), entry.url, entry.title)
+        if not wanted:
+            return
+        link_ids = self._ensure_links(conn, {key: title for key, _, title in wanted.values()}, now)
+        rows = [
+            {"entry_id": entry_id, "link_id": link_ids[key], "url": seen_url}
+            for entry_id, (key, seen_url, _) in wanted.items()
+        ]
+        if replace:
+            for entry_id, (key, _, _) in wanted.items():
+                conn.execute(
+                    delete(mentions_t).where(
+                        mentions_t.c.entry_id == entry_id, mentions_t.c.link_id != link_ids[key]
+                    )
+                )
+        conn.execute(_insert_ignore(conn, mentions_t, ["entry_id", "link_id"]), rows)
+        touched = sorted(set(link_ids.values()))
+        for chunk in _chunks(touched):
+            conn.execute(
+                update(links_t).where(links_t.c.id.in_(chunk)).values(needs_tagging=True)
+            )
+
+    def _ensure_links(
+        self, conn: Connection, titles: Mapping[str, str], now: datetime
+    ) -> dict[str, int]:
+        urls = sorted(titles)
+        ids: dict[str, int] = {}
+        for chunk in _chunks(urls):
+            ids.update(
+                {
+                    row.url: row.id
+                    for row in conn.execute(
+                        select(links_t.c.id, links_t.c.url).where(links_t.c.url.in_(chunk))
+                    )
+                }
+            )
+        missing = [
+            {"url": url, "title": titles[url] or None, "first_seen_at": now, "needs_tagging": True}
+            for url in urls
+            if url not in ids
+        ]
+        if missing:
+            conn.execute(_insert_ignore(conn, links_t, ["url"]), missing)
+            for chunk in _chunks([row["url"] for row in missing]):
+                ids.update(
+                    {
+                        row.url: row.id
+                        for row in conn.execute(
+                            select(links_t.c.id, links_t.c.url).where(links_t.c.url.in_(chunk))
+                        )
+                    }
+                )
+        return ids
+
+    # -- topics ----------------------------------------------------------------------------
+
+    def sync_topics(self, topics: Sequence[TopicSettings]) -> None:
+        with self._begin() as conn:
+            known = {row.id: row for row in conn.execute(select(topics_t))}
+            for topic in topics:
+                row = known.get(topic.id)
+                values = {"name": topic.name, "description": topic.description}
+                if row is None:
+                    conn.execute(insert(topics_t).values(id=topic.id, **values))
+                elif (row.name, row.description) != (topic.name, topic.description):
+                    conn.execute(update(topics_t).where(topics_t.c.id == topic.id).values(**values))
+
+    def links_to_tag(self, everything: bool = False) -> list[tuple[int, str, str, list[int]]]:
+        """(link id, title, text, source ids) of links whose topics are due."""
+        query = (
+            select(
+                links_t.c.id,
+                links_t.c.title,
+                entries_t.c.title.label("entry_title"),
+                entries_t.c.summary_html,
+                entries_t.c.source_id,
+            )
+            .join(mentions_t, mentions_t.c.link_id == links_t.c.id)
+            .join(entries_t, entries_t.c.id == mentions_t.c.entry_id)
+            .order_by(links_t.c.id)
+        )
+        if not everything:
+            query = query.where(links_t.c.needs_tagging.is_(True))
+        grouped: dict[int, tuple[str, list[str], list[int]]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                title, texts, sources = grouped.setdefault(row.id, (row.title or "", [], []))
+                texts.append(row.entry_title)
+                texts.append(html_to_text(row.summary_html))
+                sources.append(row.source_id)
+        return [(lid, title, " ".join(texts), srcs) for lid, (title, texts, srcs) in grouped.items()]
+
+    def save_tags(self, tags: Mapping[int, Sequence[tuple[str, float, str]]]) -> None:
+        """Replace the topics of the given links with ``(topic id, score, reason)`` triples."""
+        if not tags:
+            return
+        with self._begin() as conn:
+            ids = list(tags)
+            for chunk in _chunks(ids):
+                conn.execute(delete(link_topics_t).where(link_topics_t.c.link_id.in_(chunk)))
+                conn.execute(
+                    update(links_t).where(links_t.c.id.in_(chunk)).values(needs_tagging=False)
+                )
+            rows = [
+                {"link_id": link_id, "topic_id": topic, "score": score, "reason": reason}
+                for link_id, triples in tags.items()
+                for topic, score, reason in triples
+            ]
+            if rows:
+                conn.execute(insert(link_topics_t), rows)
+
+    # -- publishing ------------------------------------------------------------------------
+
+    def items(self) -> list[Item]:
+        """Every article with its sources and topics, newest first."""
+        query = (
+            select(
+                links_t.c.id,
+                links_t.c.url,
+                links_t.c.title,
+                links_t.c.first_seen_at,
+                mentions_t.c.url.label("mention_url"),
+                entries_t.c.title.label("entry_title"),
+                entries_t.c.summary_html,
+                entries_t.c.published_at,
+                entries_t.c.first_seen_at.label("entry_seen"),
+                sources_t.c.name,
+                sources_t.c.slug,
+            )
+            .join(mentions_t, mentions_t.c.link_id == links_t.c.id)
+            .join(entries_t, entries_t.c.id == mentions_t.c.entry_id)
+            .join(sources_t, sources_t.c.id == entries_t.c.source_id)
+            .order_by(links_t.c.id, entries_t.c.first_seen_at, entries_t.c.id)
+        )
+        topics_query = (
+            select(link_topics_t.c.link_id, topics_t.c.id, topics_t.c.name)
+            .join(topics_t, topics_t.c.id == link_topics_t.c.topic_id)
+            .order_by(link_topics_t.c.link_id, topics_t.c.id)
+        )
+        with self.engine.connect() as conn:
+            topics: dict[int, list[TopicRef]] = defaultdict(list)
+            for row in conn.execute(topics_query):
+                topics[row.link_id].append(TopicRef(row.id, row.name))
+            grouped: dict[int, list[Any]] = defaultdict(list)
+            for row in conn.execute(query):
+                grouped[row.id].append(row)
+        items = [_item(rows, tuple(topics.get(link_id, ()))) for link_id, rows in grouped.items()]
+        items.sort(key=lambda item: (item.date, item.id), reverse=True)
+        return items
+
+    def record_digest(self, day: date, now: datetime, item_count: int, message_id: str) -> None:
+        with self._begin() as conn:
+            values = {"generated_at": now, "item_count": item_count, "message_id": message_id}
+            updated = conn.execute(update(digests_t).where(digests_t.c.day == day).values(**values))
+            if not updated.rowcount:
+                conn.execute(insert(digests_t).values(day=day, **values))
+
+    def status(self) -> list[SourceStatus]:
+        counts = (
+            select(entries_t.c.source_id, func.count().label("n"))
+            .group_by(entries_t.c.source_id)
+            .subquery()
+        )
+        query = (
+            select(sources_t, func.coalesce(counts.c.n, 0).label("entries"))
+            .outerjoin(counts, counts.c.source_id == sources_t.c.id)
+            .order_by(sources_t.c.name)
+        )
+        with self.engine.connect() as conn:
+            return [
+                SourceStatus(
+                    name=row.name,
+                    slug=row.slug,
+                    kind=row.kind,
+                    url=row.url,
+                    active=row.active,
+                    title=row.title,
+                    last_fetched_at=row.last_fetched_at,
+                    last_success_at=row.last_success_at,
+                    last_error=row.last_error,
+                    last_error_at=row.last_error_at,
+                    consecutive_failures=row.consecutive_failures,
+                    entries=row.entries,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def counts(self) -> dict[str, int]:
+        """Row counts per table (for status and tests)."""
+        with self.engine.connect() as conn:
+            return {
+                table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (sources_t, entries_t, links_t, mentions_t, link_topics_t, digests_t)
+            }
+
+    def _begin(self) -> Any:
+        return _Transaction(self.engine)
+
+
+class _Transaction:
+    """``engine.begin()`` that reports database failures as :class:`StoreError`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._context = engine.begin()
+
+    def __enter__(self) -> Connection:
+        try:
+            return self._context.__enter__()
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot open database: {e}") from e
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        try:
+            return self._context.__exit__(*exc)
+        except SQLAlchemyError as e:
+            raise StoreError(f"database write failed: {e}") from e
+
+
+def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:
+    first = rows[0]
+    seen = first.first_seen_at
+    dates = [_plausible(row.published_at, row.entry_seen) for row in rows]
+    sources: dict[str, SourceRef] = {}
+    for row in rows:
+        sources.setdefault(row.name, SourceRef(row.name, row.slug))
+    summary_html = next((row.summary_html for row in rows if row.summary_html), "")
+    title = first.title or next((row.entry_title for row in rows if row.entry_title), "")
+    return Item(
+        id=first.id,
+        url=first.url,
+        title=title or first.url,
+        summary_html=summary_html,
+        summary_text=excerpt(html_to_text(summary_html)),
+        date=min(dates),
+        first_seen_at=seen,
+        sources=tuple(sources.values()),
+        topics=topics,
+        reached_by=tuple(dict.fromkeys(row.mention_url for row in rows)),
+        mention_count=len(rows),
+    )
+
+
+def _plausible(published: datetime | None, seen: datetime) -> datetime:
+    """An entry's date: its published date unless missing or in the future of when we saw it."""
+    if published is None or published > seen + timedelta(days=1):
+        return seen
+    return published
+
+
+def _entry_values(entry: FetchedEntry, digest: str) -> dict[str, Any]:
+    return {
+        "url": entry.url,
+        "title": entry.title,
+        "summary_html": entry.summary_html,
+        "content_html": entry.content_html,
+        "author": entry.author,
+        "published_at": entry.published_at,
+        "updated_at": entry.updated_at,
+        "content_hash": digest,
+    }
+
+
+def _insert_ignore(conn: Connection, table: Table, keys: list[str]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+def _chunks(values: Sequence[Any] | Iterable[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
