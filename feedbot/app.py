@@ -39,6 +39,10 @@ class App:
     transport: httpx.AsyncBaseTransport | None = None
     _env: Environment | None = field(default=None, repr=False)
 
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.engine.dispose()
+
     # -- stages ----------------------------------------------------------------------------
 
     def http_client(self) -> HttpClient:

@@ -29,6 +29,9 @@ feedparser.SANITIZE_HTML = False
 
 MAX_GUID_LENGTH = 512
 _JSON_TYPES = ("application/feed+json", "application/json", "text/json")
+FEED_MEDIA_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/json"}
+)
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,15 @@ def parse_xml_feed(content: bytes, url: str, headers: Mapping[str, str]) -> Pars
     except Exception as e:  # feedparser promises not to raise; a broken document proved otherwise
         raise ParseError(f"feed could not be parsed: {type(e).__name__}: {e}") from e
     warnings: tuple[str, ...] = ()
+    if not result.entries and not result.get("version") and _looks_like_html(content):
+        raise ParseError(_html_page_message(content, url))
     if result.get("bozo"):
         problem = _bozo_message(result.get("bozo_exception"))
         if not result.entries and not result.get("version"):
             raise ParseError(f"not a readable feed: {problem}")
         warnings = (f"feed is not well-formed, parsed leniently: {problem}",)
     if not result.get("version") and not result.entries:
-        kind = "an HTML page" if b"<html" in content[:2048].lower() else "not a feed"
-        raise ParseError(f"no RSS, Atom or JSON feed found ({kind})")
+        raise ParseError("no RSS, Atom or JSON feed found in the response")
     feed = result.feed
     entries = tuple(_dedupe(_xml_entry(entry, url) for entry in result.entries))
     site = feed.get("link")
@@ -114,6 +118,30 @@ def parse_xml_feed(content: bytes, url: str, headers: Mapping[str, str]) -> Pars
         entries=entries,
         warnings=warnings,
     )
+
+
+def _looks_like_html(content: bytes) -> bool:
+    head = content[:4096].lower()
+    return b"<html" in head or b"<!doctype html" in head
+
+
+def _html_page_message(content: bytes, url: str) -> str:
+    """Say that a web page came back, and name the feeds it advertises, if any."""
+    from urllib.parse import urljoin
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(content[:262_144], "html.parser")
+    feeds = [
+        urljoin(url, str(link.get("href")))
+        for link in soup.find_all("link", href=True)
+        if "alternate" in (link.get("rel") or [])
+        and str(link.get("type", "")).lower() in FEED_MEDIA_TYPES
+    ]
+    message = "no RSS, Atom or JSON feed found: the URL returned an HTML page"
+    if feeds:
+        message += "; the page advertises " + ", ".join(feeds[:3])
+    return message
 
 
 def _bozo_message(exception: Any) -> str:
