@@ -136,7 +136,9 @@ def sources_add(ctx: Context, name: str, url: str, topics: tuple[str, ...]) -> N
     try:
         source = SourceSettings(name=name, url=url, topics=list(topics))
     except ValidationError as e:
-        raise ConfigError(f"invalid source: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(
+            f"invalid source: {e.errors()[0]['msg'].removeprefix('Value error, ')}"
+        ) from None
     if not add_sources(ctx.config_path, [source]):
         raise ConfigError(f"{ctx.config_path}: a source named {name!r} or with that URL exists")
     ctx.say(f"Added {name}.")
@@ -167,7 +169,9 @@ def sources_import_opml(ctx: Context, file: Path) -> None:
 
 
 @sources.command("export-opml")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
+)
 @pass_context
 def sources_export_opml(ctx: Context, out: Path | None) -> None:
     """Write the configured sources as OPML."""
@@ -214,12 +218,17 @@ def tag(ctx: Context, everything: bool) -> None:
 def build(ctx: Context) -> None:
     """Build the static site and its RSS/Atom/JSON feeds."""
     report = ctx.app.build()
-    ctx.say(f"Built {report.pages} pages and {report.feeds} feeds ({report.items} items) in {report.out_dir}")
+    ctx.say(f"Built {report.pages} pages and {report.feeds} feeds ({report.items} items)")
+    ctx.say(f"Open {report.out_dir / 'index.html'}")
 
 
 @cli.command()
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Day (default: today).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the .eml file.")
+@click.option(
+    "--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Day (default: today)."
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the .eml file."
+)
 @pass_context
 def digest(ctx: Context, day: Any, out: Path | None) -> None:
     """Write one day's digest email (multipart HTML + text) to a .eml file."""
@@ -232,8 +241,12 @@ def digest(ctx: Context, day: Any, out: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
+)
 @pass_context
 def export(ctx: Context, fmt: str, out: Path | None) -> None:
     """Export every item with its fields as JSON lines or CSV."""
@@ -257,12 +270,20 @@ def status(ctx: Context) -> None:
         click.echo(f"{row.name}: {state}; {row.entries} entries; last success {success}")
         if row.last_error and row.consecutive_failures:
             when = row.last_error_at.strftime("%Y-%m-%d %H:%M") if row.last_error_at else "?"
-            click.echo(f"    last error ({when}, {row.consecutive_failures}× in a row): {row.last_error}")
+            click.echo(
+                f"    last error ({when}, {row.consecutive_failures}× in a row): {row.last_error}"
+            )
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("demo"), show_default=True, help="Folder for the demo's files.")  # fmt: skip
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Folder for the demo's files.",
+)
 @pass_context
 def demo(ctx: Context, directory: Path) -> None:
     """Run everything on bundled example sources served by a local server (no internet)."""
@@ -285,8 +306,10 @@ def demo(ctx: Context, directory: Path) -> None:
 @contextmanager
 def _progress(ctx: Context, total: int) -> Iterator[Callable[[Any], None]]:
     if ctx.quiet or not sys.stderr.isatty() or total < 2:
+
         def note(result: Any) -> None:
             log.info("%s: %s", result.name, result.error or result.status)
+
         yield note
         return
     with click.progressbar(length=total, label="Fetching", file=sys.stderr) as bar:
@@ -321,6 +344,10 @@ def _write_output(out: Path | None, data: bytes) -> None:
         raise FeedbotError(f"cannot write {out}: {e.strerror or e}") from e
 
 
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     try:
         cli.main(args=argv, prog_name="feedbot", standalone_mode=False)
@@ -331,10 +358,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
         e.show()
         sys.exit(e.exit_code)
     except ConfigError as e:
-        click.echo(f"feedbot: config error: {e}", err=True)
+        click.echo(f"feedbot: config error: {_one_line(e)}", err=True)
         sys.exit(2)
     except FeedbotError as e:
-        click.echo(f"feedbot: error: {e}", err=True)
+        click.echo(f"feedbot: error: {_one_line(e)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

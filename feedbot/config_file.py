@@ -14,7 +14,7 @@ from tomlkit.items import AoT, Table
 from feedbot.config import SourceSettings, load_settings, settings_from_dict
 from feedbot.errors import ConfigError
 
-STARTER = '''\
+STARTER = """\
 # feedbot configuration. Every setting is optional except your sources.
 # Reference: README.md, "Configuration". Relative paths are relative to this file.
 
@@ -48,7 +48,7 @@ timezone = "UTC"                     # IANA zone that decides which day an item 
 # name = "Example blog"
 # url = "https://example.org/feed.xml"
 # topics = ["education"]
-'''
+"""
 
 
 def write_starter(path: Path, force: bool = False) -> None:

@@ -77,6 +77,15 @@ def upgrade(engine: Engine) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         command.upgrade(alembic_config(engine), "head")
     except OperationalError as e:
-        raise StoreError(f"cannot open database {_redact(str(engine.url))}: {e.orig}") from e
+        raise StoreError(f"cannot open database {_redact(str(engine.url))}: {db_error(e)}") from e
     except SQLAlchemyError as e:
-        raise StoreError(f"cannot migrate database {_redact(str(engine.url))}: {e}") from e
+        raise StoreError(
+            f"cannot migrate database {_redact(str(engine.url))}: {db_error(e)}"
+        ) from e
+
+
+def db_error(error: SQLAlchemyError) -> str:
+    """The driver's own one-line message, without SQLAlchemy's statement dump and links."""
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(original).__name__

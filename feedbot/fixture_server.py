@@ -8,6 +8,7 @@ delay, fail or misbehave per route.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import mimetypes
@@ -44,7 +45,8 @@ class Route:
     conditional: bool = True
     modified: float = 1_795_000_000.0  # a fixed Last-Modified (2026-11-18)
     gzip: bool = True
-    declared_length: int | None = None  # lie about Content-Length (hostile server)
+    # None: the true Content-Length; a number: lie about it; -1: none, the body ends at close.
+    declared_length: int | None = None
 
     @property
     def etag(self) -> str:
@@ -59,7 +61,7 @@ class FixtureServer:
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -86,7 +88,10 @@ class FixtureServer:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -107,6 +112,16 @@ class FixtureServer:
         with self._lock:
             self.hits[path] += 1
             self.requests.append((path, headers))
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up early (timeouts, size caps) are expected here, not errors."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
@@ -172,14 +187,15 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Type", content_type)
             for name, value in headers.items():
                 self.send_header(name, value)
-            if status != 304:
+            if declared_length == -1:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            elif status != 304:
                 length = declared_length if declared_length is not None else len(body)
                 self.send_header("Content-Length", str(length))
             self.end_headers()
             if send_body and status != 304:
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
     return Handler

@@ -78,7 +78,9 @@ class HttpClient:
         self._in_flight = asyncio.Semaphore(settings.max_connections)
         self._client = httpx.AsyncClient(
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-            timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
+            timeout=httpx.Timeout(
+                settings.timeout_seconds, connect=settings.connect_timeout_seconds
+            ),
             limits=httpx.Limits(
                 max_connections=settings.max_connections,
                 max_keepalive_connections=settings.max_connections,
@@ -97,7 +99,10 @@ class HttpClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.aclose()
 
@@ -130,7 +135,7 @@ class HttpClient:
             else:
                 if response.status not in RETRY_STATUSES:
                     return response
-                failure = FetchError(f"HTTP {response.status} {_reason(response.status)}")
+                failure = FetchError(f"HTTP {response.status} {reason_phrase(response.status)}")
                 retry_after = parse_retry_after(response.headers.get("retry-after"), _now())
                 if retry_after is not None and retry_after > self.settings.max_retry_after_seconds:
                     raise FetchError(
@@ -221,11 +226,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _reason(status: int) -> str:
-    try:
-        return httpx.codes(status).phrase
-    except ValueError:
-        return ""
+def reason_phrase(status: int) -> str:
+    """``Not Found`` for 404; empty for codes without a standard phrase."""
+    return httpx.codes.get_reason_phrase(status)
 
 
 def _describe_transport_error(error: httpx.TransportError) -> str:

@@ -11,7 +11,9 @@ from feedbot.errors import ConfigError
 from feedbot.sanitize import is_web_url
 
 
-def parse_opml(content: bytes, topics: Sequence[TopicSettings], label: str = "OPML") -> list[SourceSettings]:
+def parse_opml(
+    content: bytes, topics: Sequence[TopicSettings], label: str = "OPML"
+) -> list[SourceSettings]:
     """Sources of an OPML document. Raises :class:`ConfigError` when it is not OPML."""
     try:
         root = ET.fromstring(content)
@@ -57,7 +59,12 @@ def render_opml(sources: Sequence[SourceSettings], title: str) -> bytes:
     ET.SubElement(head, "title").text = title
     body = ET.SubElement(root, "body")
     for source in sources:
-        attributes = {"type": "rss", "text": source.name, "title": source.name, "xmlUrl": source.url}
+        attributes = {
+            "type": "rss",
+            "text": source.name,
+            "title": source.name,
+            "xmlUrl": source.url,
+        }
         if source.topics:
             attributes["category"] = ",".join(source.topics)
         if source.kind != "feed":

@@ -60,7 +60,9 @@ async def ingest(
             await arrivals.put((source, started, None, str(e)))
         except Exception as e:  # a bug or a library surprise: recorded, never fatal to the run
             log.exception("unexpected error fetching %s", source.name)
-            await arrivals.put((source, started, None, f"unexpected error: {type(e).__name__}: {e}"))
+            await arrivals.put(
+                (source, started, None, f"unexpected error: {type(e).__name__}: {e}")
+            )
         else:
             await arrivals.put((source, started, outcome, None))
 

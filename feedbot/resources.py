@@ -10,7 +10,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def resource_dir(name: str) -> Path:
-    """Return the folder of bundled resource ``name`` (``templates``, ``static``, ``migrations``)."""
+    """The folder of bundled resource ``name``: ``templates``, ``static`` or ``migrations``."""
     for candidate in (_PACKAGE_DIR / "_resources" / name, _PACKAGE_DIR.parent / name):
         if candidate.is_dir():
             return candidate

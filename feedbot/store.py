@@ -10,13 +10,15 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import SQLModel
 
 from feedbot.config import SourceSettings, TopicSettings
+from feedbot.db import db_error
 from feedbot.errors import StoreError
 from feedbot.links.canonical import canonical_url
 from feedbot.models import Digest, Entry, FetchLog, Link, LinkTopic, Mention, Source, Topic
@@ -24,14 +26,15 @@ from feedbot.records import Item, SaveResult, SourceRef, SourceStatus, TopicRef
 from feedbot.sanitize import excerpt, html_to_text
 from feedbot.sources import FetchedEntry, FetchOutcome, SourceState
 
-sources_t = cast(Table, Source.__table__)
-entries_t = cast(Table, Entry.__table__)
-links_t = cast(Table, Link.__table__)
-mentions_t = cast(Table, Mention.__table__)
-topics_t = cast(Table, Topic.__table__)
-link_topics_t = cast(Table, LinkTopic.__table__)
-digests_t = cast(Table, Digest.__table__)
-fetch_log_t = cast(Table, FetchLog.__table__)
+_tables = SQLModel.metadata.tables
+sources_t = _tables[Source.__tablename__]
+entries_t = _tables[Entry.__tablename__]
+links_t = _tables[Link.__tablename__]
+mentions_t = _tables[Mention.__tablename__]
+topics_t = _tables[Topic.__tablename__]
+link_topics_t = _tables[LinkTopic.__tablename__]
+digests_t = _tables[Digest.__tablename__]
+fetch_log_t = _tables[FetchLog.__tablename__]
 
 _CHUNK = 500
 
@@ -87,7 +90,9 @@ class Store:
                         slug, n = f"{base}-{n}", n + 1
                     taken.add(slug)
                     conn.execute(
-                        insert(sources_t).values(name=source.name, slug=slug, created_at=now, **values)
+                        insert(sources_t).values(
+                            name=source.name, slug=slug, created_at=now, **values
+                        )
                     )
                 elif any(getattr(row, key) != value for key, value in values.items()):
                     if row.url != source.url:  # validators belong to the old URL
@@ -209,9 +214,9 @@ class Store:
             digest = entry_hash(entry)
             known = existing.get(entry.guid)
             if known is None:
-                new_rows.append(_entry_values(entry, digest) | {
-                    "source_id": source_id, "guid": entry.guid, "first_seen_at": now, "changed_at": now,
-                })  # fmt: skip
+                identity = {"source_id": source_id, "guid": entry.guid}
+                seen = {"first_seen_at": now, "changed_at": now}
+                new_rows.append(_entry_values(entry, digest) | identity | seen)
             elif known[1] != digest:
                 changed.append((known[0], entry, digest))
 
@@ -261,9 +266,7 @@ class Store:
         conn.execute(_insert_ignore(conn, mentions_t, ["entry_id", "link_id"]), rows)
         touched = sorted(set(link_ids.values()))
         for chunk in _chunks(touched):
-            conn.execute(
-                update(links_t).where(links_t.c.id.in_(chunk)).values(needs_tagging=True)
-            )
+            conn.execute(update(links_t).where(links_t.c.id.in_(chunk)).values(needs_tagging=True))
 
     def _ensure_links(
         self, conn: Connection, titles: Mapping[str, str], now: datetime
@@ -329,11 +332,13 @@ class Store:
         grouped: dict[int, tuple[str, list[str], list[int]]] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query):
-                title, texts, sources = grouped.setdefault(row.id, (row.title or "", [], []))
+                _, texts, sources = grouped.setdefault(row.id, (row.title or "", [], []))
                 texts.append(row.entry_title)
                 texts.append(html_to_text(row.summary_html))
                 sources.append(row.source_id)
-        return [(lid, title, " ".join(texts), srcs) for lid, (title, texts, srcs) in grouped.items()]
+        return [
+            (lid, title, " ".join(texts), srcs) for lid, (title, texts, srcs) in grouped.items()
+        ]
 
     def save_tags(self, tags: Mapping[int, Sequence[tuple[str, float, str]]]) -> None:
         """Replace the topics of the given links with ``(topic id, score, reason)`` triples."""
@@ -384,8 +389,8 @@ class Store:
         )
         with self.engine.connect() as conn:
             topics: dict[int, list[TopicRef]] = defaultdict(list)
-            for row in conn.execute(topics_query):
-                topics[row.link_id].append(TopicRef(row.id, row.name))
+            for topic_row in conn.execute(topics_query):
+                topics[topic_row.link_id].append(TopicRef(topic_row.id, topic_row.name))
             grouped: dict[int, list[Any]] = defaultdict(list)
             for row in conn.execute(query):
                 grouped[row.id].append(row)
@@ -452,13 +457,13 @@ class _Transaction:
         try:
             return self._context.__enter__()
         except SQLAlchemyError as e:
-            raise StoreError(f"cannot open database: {e}") from e
+            raise StoreError(f"cannot open database: {db_error(e)}") from e
 
     def __exit__(self, *exc: Any) -> bool | None:
         try:
             return self._context.__exit__(*exc)
         except SQLAlchemyError as e:
-            raise StoreError(f"database write failed: {e}") from e
+            raise StoreError(f"database write failed: {db_error(e)}") from e
 
 
 def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:

@@ -41,7 +41,9 @@ def read_eml(path: Path) -> EmailMessage:
     return message
 
 
-def test_feeds_in_site_feeds_and_digest_out(app: App, server: FixtureServer, tmp_path: Path) -> None:
+def test_feeds_in_site_feeds_and_digest_out(
+    app: App, server: FixtureServer, tmp_path: Path
+) -> None:
     results = app.fetch()
     assert sorted(r.status for r in results) == ["ok"] * 4, [r.error for r in results]
     assert sum(r.new for r in results) == 30

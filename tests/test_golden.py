@@ -8,7 +8,6 @@ import difflib
 import email
 import os
 import re
-from collections.abc import Callable
 from datetime import date
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -115,9 +114,9 @@ def test_digest_matches_golden(built: tuple[Path, Path, FixtureServer]) -> None:
 
 def test_golden_files_are_all_used() -> None:
     expected = {f"site/{name}" for name in SITE_FILES} | {
-        "digest/headers.txt", "digest/digest.txt", "digest/digest.html"
+        "digest/headers.txt",
+        "digest/digest.txt",
+        "digest/digest.html",
     }
     present = {str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*") if p.is_file()}
     assert present == expected
-
-

@@ -67,7 +67,9 @@ def test_a_changed_entry_is_updated_in_place(store: Store) -> None:
 def test_same_article_from_two_sources_is_one_item_shared_by_two(store: Store) -> None:
     source_ids = ids(store)
     url = "https://news.example.org/story"
-    store.save_outcome(source_ids["Alpha"], FetchOutcome("ok", entries=(entry("x", url),)), NOW, NOW)
+    store.save_outcome(
+        source_ids["Alpha"], FetchOutcome("ok", entries=(entry("x", url),)), NOW, NOW
+    )
     store.save_outcome(
         source_ids["Beta"],
         FetchOutcome("ok", entries=(entry("y", url + "?utm_source=feed#top"),)),
@@ -99,7 +101,10 @@ def test_failure_is_recorded_and_earlier_data_kept(store: Store) -> None:
 def test_conditional_get_validators_are_kept_per_source(store: Store) -> None:
     alpha = ids(store)["Alpha"]
     store.save_outcome(
-        alpha, FetchOutcome("ok", etag='"abc"', last_modified="Mon, 23 Nov 2026 10:00:00 GMT"), NOW, NOW
+        alpha,
+        FetchOutcome("ok", etag='"abc"', last_modified="Mon, 23 Nov 2026 10:00:00 GMT"),
+        NOW,
+        NOW,
     )
     [state] = [s for s in store.active_sources() if s.id == alpha]
     assert state.etag == '"abc"'

@@ -20,7 +20,7 @@ from feedbot.publish.site import day_of
 
 SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 
-DEMO_SOURCES = (
+DEMO_SOURCES: tuple[tuple[str, str, list[str]], ...] = (
     ("Education Weekly", "education-weekly.xml", ["education"]),
     ("AI Research Notes", "ai-research.atom", ["ai"]),
     ("Law & Policy Brief", "law-and-policy.json", ["law"]),

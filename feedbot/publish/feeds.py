@@ -72,7 +72,9 @@ def atom(
     _sub(root, f"{{{ATOM_NS}}}updated", updated.isoformat())
     ET.SubElement(root, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": link})
     ET.SubElement(
-        root, f"{{{ATOM_NS}}}link", {"rel": "self", "href": self_url, "type": "application/atom+xml"}
+        root,
+        f"{{{ATOM_NS}}}link",
+        {"rel": "self", "href": self_url, "type": "application/atom+xml"},
     )
     author = ET.SubElement(root, f"{{{ATOM_NS}}}author")
     _sub(author, f"{{{ATOM_NS}}}name", title)

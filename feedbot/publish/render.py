@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import (
+    BaseLoader,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
@@ -26,7 +27,7 @@ from feedbot.sanitize import clean_html
 
 def make_environment(zone: ZoneInfo, user_templates: Path | None = None) -> Environment:
     ours = FileSystemLoader(str(resource_dir("templates")))
-    loaders = [FileSystemLoader(str(user_templates))] if user_templates else []
+    loaders: list[BaseLoader] = [FileSystemLoader(str(user_templates))] if user_templates else []
     loaders += [PrefixLoader({"default": ours}), ours]
     env = Environment(
         loader=ChoiceLoader(loaders),

@@ -93,10 +93,10 @@ def plan_pages(
             page(f"topics/{topic.id}.html", "topic.html", topic=topic, items=by_topic[topic.id],
                  feed_base=f"topics/{topic.id}")
         )  # fmt: skip
-    for source in sources:
+    for status in sources:
         pages.append(
-            page(f"sources/{source.slug}.html", "source.html", source=source,
-                 items=by_source[source.slug])
+            page(f"sources/{status.slug}.html", "source.html", source=status,
+                 items=by_source[status.slug])
         )  # fmt: skip
     return pages
 
@@ -111,21 +111,38 @@ def plan_feeds(
         ("", settings.title, "index.html", items[:limit])
     ]
     for topic in topics:
-        chosen = [item for item in items if any(t.id == topic.id for t in item.topics)][:limit]
+        in_topic = [item for item in items if any(t.id == topic.id for t in item.topics)]
         sets.append((f"topics/{topic.id}.", f"{settings.title}: {topic.name}",
-                     f"topics/{topic.id}.html", chosen))  # fmt: skip
+                     f"topics/{topic.id}.html", in_topic[:limit]))  # fmt: skip
     files: dict[str, bytes] = {}
     for prefix, title, page, chosen in sets:
         rss_path = f"{prefix}xml" if prefix else "feed.xml"
         atom_path = f"{prefix}atom" if prefix else "atom.xml"
         json_path = f"{prefix}json" if prefix else "feed.json"
         description = f"{title}, curated by feedbot"
-        files[rss_path] = feeds.rss(chosen, title=title, link=base + page,
-                                    self_url=base + rss_path, description=description, now=now)
-        files[atom_path] = feeds.atom(chosen, title=title, link=base + page,
-                                      self_url=base + atom_path, feed_id=base + atom_path, now=now)
-        files[json_path] = feeds.json_feed(chosen, title=title, link=base + page,
-                                           self_url=base + json_path, description=description)
+        files[rss_path] = feeds.rss(
+            chosen,
+            title=title,
+            link=base + page,
+            self_url=base + rss_path,
+            description=description,
+            now=now,
+        )
+        files[atom_path] = feeds.atom(
+            chosen,
+            title=title,
+            link=base + page,
+            self_url=base + atom_path,
+            feed_id=base + atom_path,
+            now=now,
+        )
+        files[json_path] = feeds.json_feed(
+            chosen,
+            title=title,
+            link=base + page,
+            self_url=base + json_path,
+            description=description,
+        )
     return files  # fmt: skip
 
 

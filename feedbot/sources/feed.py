@@ -20,7 +20,7 @@ from typing import Any
 import feedparser
 
 from feedbot.errors import FetchError, ParseError
-from feedbot.http import HttpClient, Response
+from feedbot.http import HttpClient, reason_phrase
 from feedbot.sanitize import clean_html, html_to_text, is_web_url
 from feedbot.sources import FetchedEntry, FetchOutcome, SourceState
 
@@ -56,7 +56,9 @@ class FeedFetcher:
         if response.status == 304:
             return FetchOutcome(status="not_modified", http_status=304)
         if response.status >= 400:
-            raise FetchError(f"HTTP {response.status} {_reason(response)} from {response.url}")
+            raise FetchError(
+                f"HTTP {response.status} {reason_phrase(response.status)} from {response.url}"
+            )
         if response.status != 200:
             raise FetchError(f"unexpected HTTP {response.status} from {response.url}")
         parsed = parse_feed(response.content, response.url, response.headers)
@@ -70,15 +72,6 @@ class FeedFetcher:
             site_url=parsed.site_url,
             warnings=parsed.warnings,
         )
-
-
-def _reason(response: Response) -> str:
-    import httpx
-
-    try:
-        return str(httpx.codes(response.status).phrase)
-    except ValueError:
-        return ""
 
 
 def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
@@ -220,7 +213,11 @@ def parse_json_feed(content: bytes, url: str) -> ParsedFeed:
 
 def _json_entry(item: dict[str, Any]) -> FetchedEntry:
     url = next(
-        (u for u in (item.get("url"), item.get("external_url")) if isinstance(u, str) and is_web_url(u)),
+        (
+            u
+            for u in (item.get("url"), item.get("external_url"))
+            if isinstance(u, str) and is_web_url(u)
+        ),
         None,
     )
     content_html = _text(item.get("content_html"))
@@ -230,7 +227,9 @@ def _json_entry(item: dict[str, Any]) -> FetchedEntry:
     summary_html = html.escape(summary) if summary else ""
     content_html = clean_html(content_html)
     title = html_to_text(_text(item.get("title")))
-    authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+    authors = item.get("authors") or (
+        [item["author"]] if isinstance(item.get("author"), dict) else []
+    )
     author = next((a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None)
     guid = _text(item.get("id")) or url or _fingerprint(title, summary_html, content_html)
     return FetchedEntry(
@@ -240,7 +239,8 @@ def _json_entry(item: dict[str, Any]) -> FetchedEntry:
         summary_html=summary_html or content_html,
         content_html=content_html,
         author=_text(author) or None,
-        published_at=_json_date(item.get("date_published")) or _json_date(item.get("date_modified")),
+        published_at=_json_date(item.get("date_published"))
+        or _json_date(item.get("date_modified")),
         updated_at=_json_date(item.get("date_modified")),
     )
 

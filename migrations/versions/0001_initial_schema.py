@@ -8,9 +8,8 @@ Create Date: 2026-11-24
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
-
 import sqlmodel
+from alembic import op
 
 import feedbot.models
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs (a virtualenv with feedbot and its test tools; Debian's
+# PostgreSQL server binaries if missing) and run the linter, the type checker and every test.
+# Extra arguments go to pytest, e.g. scripts/test.sh -k store -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  echo "Installing PostgreSQL server binaries (the store tests start a throwaway cluster)…"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq postgresql >/dev/null
+fi
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+.venv/bin/ruff check .
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"
