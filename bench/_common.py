@@ -143,7 +143,12 @@ def ratio(ours: float | None, theirs: float | None) -> float | None:
 
 # -- generated feeds ---------------------------------------------------------------------------
 
-_WORDS = (
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_WORDS = _words(
     "students teachers school curriculum literacy university classroom assessment tutoring "
     "learning model language models neural network benchmark agents training embeddings "
     "court ruling judge lawsuit regulation copyright statute appeals privacy contract "
@@ -153,10 +158,10 @@ _WORDS = (
     "improves shows finds raises cuts delays expands launches announces explains questions "
     "system platform community program funding network service design method approach tool "
     "science health climate energy water housing transit election vote campaign economy"
-).split()
-_FIRST = "Ada Grace Alan Linus Barbara Ken Margaret Dennis Frances Edsger Radia Tim".split()
-_LAST = "Lovelace Hopper Turing Torvalds Liskov Thompson Hamilton Ritchie Allen Dijkstra".split()
-_CATEGORIES = "Education AI Law Policy Science Technology Local Opinion Research News".split()
+)
+_FIRST = _words("Ada Grace Alan Linus Barbara Ken Margaret Dennis Frances Edsger Radia Tim")
+_LAST = _words("Lovelace Hopper Turing Torvalds Liskov Thompson Hamilton Ritchie Allen Dijkstra")
+_CATEGORIES = _words("Education AI Law Policy Science Technology Local Opinion Research News")
 FEED_EPOCH = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
@@ -204,8 +209,19 @@ def _make_feed(index: int, entries: int, rng: random.Random) -> Document:
             items.append(_atom_entry(index, j, title, link, description, author, categories, when))
         else:
             items.append(
-                _rss_item(index, j, flavour, permalink, title, link, description, author,
-                          categories, when, rng)  # fmt: skip
+                _rss_item(
+                    index,
+                    j,
+                    flavour,
+                    permalink,
+                    title,
+                    link,
+                    description,
+                    author,
+                    categories,
+                    when,
+                    rng,
+                )
             )
     modified = (FEED_EPOCH - timedelta(minutes=index)).timestamp()
     if atom:
@@ -247,9 +263,18 @@ def _description(rng: random.Random, link: str) -> str:
 
 
 def _rss_item(
-    index: int, j: int, flavour: int, permalink: bool, title: str, link: str, description: str,
-    author: str, categories: list[str], when: datetime, rng: random.Random,
-) -> str:  # fmt: skip
+    index: int,
+    j: int,
+    flavour: int,
+    permalink: bool,
+    title: str,
+    link: str,
+    description: str,
+    author: str,
+    categories: list[str],
+    when: datetime,
+    rng: random.Random,
+) -> str:
     if flavour in (1, 2):
         desc = f"<![CDATA[{description}]]>"
     else:
@@ -286,13 +311,19 @@ def _rss_feed(index: int, host: str, items: list[str], modified: float) -> str:
 
 
 def _atom_entry(
-    index: int, j: int, title: str, link: str, description: str, author: str,
-    categories: list[str], when: datetime,
-) -> str:  # fmt: skip
+    index: int,
+    j: int,
+    title: str,
+    link: str,
+    description: str,
+    author: str,
+    categories: list[str],
+    when: datetime,
+) -> str:
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     terms = "".join(f'<category term="{c}"/>' for c in categories)
     return (
-        f"<entry><title type=\"html\">{html.escape(title)}</title>"
+        f'<entry><title type="html">{html.escape(title)}</title>'
         f'<link rel="alternate" type="text/html" href="{html.escape(link)}"/>'
         f"<id>tag:blog{index}.example.org,2026:post-{j}</id>"
         f"<published>{stamp}</published><updated>{stamp}</updated>"
@@ -398,7 +429,10 @@ class FeedServer:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -502,7 +536,9 @@ async def _fast_main(
                 if length.isdigit() and int(length):
                     await reader.readexactly(int(length))
                 connection = headers.get("connection", "").lower()
-                close = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
+                close = connection == "close" or (
+                    version == "HTTP/1.0" and connection != "keep-alive"
+                )
                 tail = b"Connection: close\r\n\r\n" if close else b"\r\n"
                 route = prepared.get(target.split("?", 1)[0])
                 if route is None:
@@ -596,17 +632,20 @@ def probe_capacity(
     A ceiling, not an exact figure: the clients share the machine's cores with the server."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
-    etags = {doc.path: '"' + hashlib.sha1(doc.body).hexdigest()[:20] + '"' for doc in server.documents}
+    etags = {
+        doc.path: '"' + hashlib.sha1(doc.body).hexdigest()[:20] + '"' for doc in server.documents
+    }
     paths = [doc.path for doc in server.documents]
     workers = [
         context.Process(
             target=_probe_client,
-            args=(server.port, paths[i::clients] or paths, etags if conditional else None, seconds,
-                  results),  # fmt: skip
+            args=(server.port, paths[i::clients], etags if conditional else None, seconds, results),
             daemon=True,
         )
         for i in range(clients)
     ]
+    if clients > len(paths):
+        raise ValueError("more clients than documents")
     for worker in workers:
         worker.start()
     total = sum(results.get(timeout=seconds + 60) for _ in workers)

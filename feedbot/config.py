@@ -122,10 +122,16 @@ class Settings(_Model):
     templates_dir: str | None = Field(
         None, description="Folder of templates that override feedbot's own, by file name."
     )
-    http: HttpSettings = Field(default_factory=HttpSettings)
-    digest: DigestSettings = Field(default_factory=DigestSettings)
-    topics: list[TopicSettings] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
-    sources: list[SourceSettings] = Field(default_factory=list)
+    http: HttpSettings = Field(default_factory=HttpSettings, description="The [http] table.")
+    digest: DigestSettings = Field(
+        default_factory=DigestSettings, description="The [digest] table."
+    )
+    topics: list[TopicSettings] = Field(
+        default_factory=lambda: list(DEFAULT_TOPICS), description="The [[topics]] taxonomy."
+    )
+    sources: list[SourceSettings] = Field(
+        default_factory=list, description="The [[sources]] to ingest."
+    )
 
     # Where the file was read from; not a TOML key.
     config_path: Annotated[Path | None, Field(exclude=True)] = None

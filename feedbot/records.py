@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +38,11 @@ class Item:
     @property
     def shared_by(self) -> int:
         return len(self.sources)
+
+    @property
+    def anchor(self) -> str:
+        """A stable HTML id, the same in every build and every database."""
+        return "item-" + hashlib.sha1(self.url.encode("utf-8")).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -245,19 +245,19 @@ class Store:
         replace: bool,
     ) -> None:
         """Point each entry at the link of its (canonical) URL, creating links as needed."""
-        wanted: dict[int, tuple[str, str, str]] = {}
+        wanted: dict[int, tuple[str, str]] = {}
         for entry_id, entry in entries:
             if entry.url:
-                wanted[entry_id] = (canonical_url(entry.url), entry.url, entry.title)
+                wanted[entry_id] = (canonical_url(entry.url), entry.url)
         if not wanted:
             return
-        link_ids = self._ensure_links(conn, {key: title for key, _, title in wanted.values()}, now)
+        link_ids = self._ensure_links(conn, {key for key, _ in wanted.values()}, now)
         rows = [
             {"entry_id": entry_id, "link_id": link_ids[key], "url": seen_url}
-            for entry_id, (key, seen_url, _) in wanted.items()
+            for entry_id, (key, seen_url) in wanted.items()
         ]
         if replace:
-            for entry_id, (key, _, _) in wanted.items():
+            for entry_id, (key, _) in wanted.items():
                 conn.execute(
                     delete(mentions_t).where(
                         mentions_t.c.entry_id == entry_id, mentions_t.c.link_id != link_ids[key]
@@ -268,10 +268,8 @@ class Store:
         for chunk in _chunks(touched):
             conn.execute(update(links_t).where(links_t.c.id.in_(chunk)).values(needs_tagging=True))
 
-    def _ensure_links(
-        self, conn: Connection, titles: Mapping[str, str], now: datetime
-    ) -> dict[str, int]:
-        urls = sorted(titles)
+    def _ensure_links(self, conn: Connection, keys: set[str], now: datetime) -> dict[str, int]:
+        urls = sorted(keys)
         ids: dict[str, int] = {}
         for chunk in _chunks(urls):
             ids.update(
@@ -283,7 +281,7 @@ class Store:
                 }
             )
         missing = [
-            {"url": url, "title": titles[url] or None, "first_seen_at": now, "needs_tagging": True}
+            {"url": url, "first_seen_at": now, "needs_tagging": True}
             for url in urls
             if url not in ids
         ]
@@ -332,7 +330,9 @@ class Store:
         grouped: dict[int, tuple[str, list[str], list[int]]] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query):
-                _, texts, sources = grouped.setdefault(row.id, (row.title or "", [], []))
+                _, texts, sources = grouped.setdefault(
+                    row.id, (row.title or row.entry_title, [], [])
+                )
                 texts.append(row.entry_title)
                 texts.append(html_to_text(row.summary_html))
                 sources.append(row.source_id)
@@ -395,7 +395,7 @@ class Store:
             for row in conn.execute(query):
                 grouped[row.id].append(row)
         items = [_item(rows, tuple(topics.get(link_id, ()))) for link_id, rows in grouped.items()]
-        items.sort(key=lambda item: (item.date, item.id), reverse=True)
+        items.sort(key=lambda item: (item.date, item.url), reverse=True)
         return items
 
     def record_digest(self, day: date, now: datetime, item_count: int, message_id: str) -> None:
@@ -467,6 +467,8 @@ class _Transaction:
 
 
 def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:
+    # Mentions in the order they were published, so the first sharer comes first.
+    rows = sorted(rows, key=lambda row: (_plausible(row.published_at, row.entry_seen), row.name))
     first = rows[0]
     seen = first.first_seen_at
     dates = [_plausible(row.published_at, row.entry_seen) for row in rows]
@@ -474,6 +476,7 @@ def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:
     for row in rows:
         sources.setdefault(row.name, SourceRef(row.name, row.slug))
     summary_html = next((row.summary_html for row in rows if row.summary_html), "")
+    # The article's own title once the links stage has read it; until then the earliest post's.
     title = first.title or next((row.entry_title for row in rows if row.entry_title), "")
     return Item(
         id=first.id,

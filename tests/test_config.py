@@ -83,7 +83,11 @@ def test_every_setting_is_documented_in_the_readme() -> None:
             if field.exclude:
                 continue
             assert field.description, f"{prefix}{name} has no description"
-            if f"`{prefix}{name}`" not in readme:
+            if name in ("http", "digest"):
+                continue  # tables: their keys are checked one by one
+            if name in ("topics", "sources"):
+                assert f"`[[{name}]]`" in readme
+            elif f"`{prefix}{name}`" not in readme:
                 missing.append(prefix + name)
     assert not missing, f"settings missing from README's configuration reference: {missing}"
 

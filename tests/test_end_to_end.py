@@ -61,7 +61,7 @@ def test_feeds_in_site_feeds_and_digest_out(
     titles = [a.get_text() for a in home.select("article.item h3 a")]
     assert titles[0] == items[0].title  # newest first
     assert "Authors' Class Action Over AI Training Data Survives Motion to Dismiss" in titles
-    card = home.find(id=f"item-{hechinger.id}")
+    card = home.find(id=hechinger.anchor)
     assert card is not None and "shared by 2" in card.get_text()
 
     law = BeautifulSoup((site / "topics/law.html").read_text(), "html.parser")

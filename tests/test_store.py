@@ -60,7 +60,7 @@ def test_a_changed_entry_is_updated_in_place(store: Store) -> None:
     )
     assert (result.new, result.updated) == (0, 1)
     items = store.items()
-    assert [item.title for item in items] == ["Old"]  # the link keeps its first title …
+    assert [item.title for item in items] == ["New title"]
     assert store.counts()["entries"] == 1
 
 

@@ -1,0 +1,506 @@
+"""Ingest benchmark: feedbot against the ``reader`` library on the same local feeds.
+
+A local server (separate processes) serves N generated feeds × 50 entries (mostly RSS 2.0, some
+Atom, a few hundred bytes of HTML per description, ETag/Last-Modified → 304). Each side runs as
+its own child process, timed by wall clock from process start to exit, its peak RSS read from
+``os.wait4``:
+
+* feedbot: ``python -m feedbot --config X ingest --quiet`` (fetch + parse + store), once cold
+  (empty database) and once warm (every feed answers 304 Not Modified);
+* reader: ``make_reader(db)``, ``add_feed`` × N, ``update_feeds(workers=W)`` cold, then again warm.
+
+Both sides are checked: every entry stored (N × 50 rows), no feed failed, the warm run was all
+304s by the server's own count. Figures that are not honest make the benchmark fail.
+
+Targets: cold entries/s ≥ 3 × reader's, warm feeds/s ≥ 3 × reader's, feedbot's peak RSS < 300 MB.
+
+    .venv/bin/python bench/ingest.py                       # 1000 feeds, reader as a peer
+    .venv/bin/python bench/ingest.py --feeds 100 --skip-reader
+    .venv/bin/python bench/ingest.py --workers 1,4,8,16    # sweep reader's thread count
+
+The last line of output is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    BenchError,
+    ChildRun,
+    FeedServer,
+    emit_json,
+    make_feeds,
+    probe_capacity,
+    ratio,
+    rounded,
+    run_child,
+)
+
+BENCH = Path(__file__).resolve().parent
+PEER = BENCH / "_reader_peer.py"
+COLD_RATIO_TARGET = 3.0
+WARM_RATIO_TARGET = 3.0
+PEAK_RSS_TARGET_MB = 300.0
+CHILD_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """One side's cold and warm runs."""
+
+    name: str
+    cold: ChildRun
+    warm: ChildRun
+    startup_seconds: float
+    feeds: int
+    entries: int
+    warm_304s: int
+    detail: dict[str, Any]
+
+    @property
+    def cold_entries_per_s(self) -> float:
+        return self.entries / self.cold.seconds
+
+    @property
+    def warm_feeds_per_s(self) -> float:
+        return self.feeds / self.warm.seconds
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(self.cold.peak_rss_mb, self.warm.peak_rss_mb)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="feedbot-bench-ingest-"))
+    try:
+        return _run(args, workdir)
+    except BenchError as e:
+        print(f"bench/ingest.py: FAILED: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Time a cold and a warm ingest of N local feeds, feedbot vs reader.",
+    )
+    parser.add_argument("--feeds", type=int, default=1000, help="number of feeds (default 1000)")
+    parser.add_argument(
+        "--entries-per-feed", type=int, default=50, help="entries in each feed (default 50)"
+    )
+    parser.add_argument(
+        "--max-per-host",
+        type=int,
+        default=8,
+        help="feedbot's [http] max_per_host and max_connections (default 8)",
+    )
+    parser.add_argument(
+        "--workers",
+        default=None,
+        help="reader's update_feeds(workers=…); a comma list runs each and compares feedbot "
+        "with the best (default: the same as --max-per-host)",
+    )
+    parser.add_argument("--skip-reader", action="store_true", help="run feedbot only")
+    parser.add_argument(
+        "--server",
+        choices=["fast", "fixture"],
+        default="fast",
+        help="feed server: 'fast' (asyncio, prepared responses; default) or 'fixture' "
+        "(feedbot.fixture_server.FixtureServer in each server process)",
+    )
+    parser.add_argument(
+        "--server-processes",
+        type=int,
+        default=max(1, min(4, (os.cpu_count() or 2) - 1)),
+        help="processes serving the feeds (default: CPUs - 1, at most 4)",
+    )
+    parser.add_argument(
+        "--no-probe", action="store_true", help="skip measuring the feed server's raw capacity"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated feeds")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when a target is missed (for CI)"
+    )
+    args = parser.parse_args(argv)
+    if args.feeds < 1 or args.entries_per_feed < 1 or args.max_per_host < 1:
+        parser.error("--feeds, --entries-per-feed and --max-per-host must be positive")
+    try:
+        args.worker_counts = [
+            int(w) for w in (args.workers or str(args.max_per_host)).split(",") if w.strip()
+        ]
+    except ValueError:
+        parser.error("--workers expects a number or a comma-separated list of numbers")
+    if not args.worker_counts or min(args.worker_counts) < 1:
+        parser.error("--workers must be positive")
+    return args
+
+
+def _run(args: argparse.Namespace, workdir: Path) -> int:
+    n, per_feed = args.feeds, args.entries_per_feed
+    documents = make_feeds(n, per_feed, seed=args.seed)
+    size_mb = sum(len(doc.body) for doc in documents) / 1e6
+    print(
+        f"ingest benchmark: {n} feeds × {per_feed} entries = {n * per_feed} entries "
+        f"({size_mb:.1f} MB of XML, {sum(d.path.endswith('.atom') for d in documents)} Atom); "
+        f"{args.server} server in {args.server_processes} process(es); "
+        f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}",
+        flush=True,
+    )
+    env = _child_env()
+    capacity: dict[str, float] = {}
+    with FeedServer(documents, args.server_processes, args.server) as server:
+        if not args.no_probe:
+            capacity = {
+                "200": probe_capacity(server, seconds=2.0),
+                "304": probe_capacity(server, seconds=2.0, conditional=True),
+            }
+            server.reset_counts()
+            print(
+                f"server capacity (2 raw keep-alive clients): {capacity['200']:,.0f} req/s "
+                f"for 200 + gzip body, {capacity['304']:,.0f} req/s for 304",
+                flush=True,
+            )
+        urls = [server.url(doc.path) for doc in documents]
+        feedbot = _run_feedbot(server, urls, n, per_feed, args.max_per_host, workdir, env)
+        _print_side(feedbot)
+        peers: list[SideResult] = []
+        if not args.skip_reader:
+            _require_reader(env)
+            for workers in args.worker_counts:
+                peer = _run_reader(server, urls, n, per_feed, workers, workdir, env)
+                _print_side(peer)
+                peers.append(peer)
+
+    best_cold = max(peers, key=lambda p: p.cold_entries_per_s, default=None)
+    best_warm = max(peers, key=lambda p: p.warm_feeds_per_s, default=None)
+    cold_ratio = ratio(feedbot.cold_entries_per_s, best_cold and best_cold.cold_entries_per_s)
+    warm_ratio = ratio(feedbot.warm_feeds_per_s, best_warm and best_warm.warm_feeds_per_s)
+    reader = best_cold  # the reported reader figures: its best cold run (and that run's warm)
+    targets = {
+        "cold_ratio": cold_ratio is not None and cold_ratio >= COLD_RATIO_TARGET,
+        "warm_ratio": warm_ratio is not None and warm_ratio >= WARM_RATIO_TARGET,
+        "peak_rss": feedbot.peak_rss_mb < PEAK_RSS_TARGET_MB,
+    }
+    print()
+    if reader is not None and best_warm is not None:
+        print(
+            f"cold ratio: {cold_ratio:.2f}× reader's best (workers={best_cold.detail['workers']}) "
+            f"— target ≥ {COLD_RATIO_TARGET:g}×: {_verdict(targets['cold_ratio'])}"
+        )
+        print(
+            f"warm ratio: {warm_ratio:.2f}× reader's best (workers={best_warm.detail['workers']}) "
+            f"— target ≥ {WARM_RATIO_TARGET:g}×: {_verdict(targets['warm_ratio'])}"
+        )
+    print(
+        f"feedbot peak RSS: {feedbot.peak_rss_mb:.0f} MB — target < {PEAK_RSS_TARGET_MB:g} MB: "
+        f"{_verdict(targets['peak_rss'])}"
+    )
+    if capacity:
+        _warn_if_server_bound(capacity, feedbot, peers)
+
+    figures: dict[str, Any] = {
+        "bench": "ingest",
+        "feeds": n,
+        "entries_per_feed": per_feed,
+        "entries": n * per_feed,
+        "max_per_host": args.max_per_host,
+        "cold_seconds": rounded(feedbot.cold.seconds, 3),
+        "warm_seconds": rounded(feedbot.warm.seconds, 3),
+        "startup_seconds": rounded(feedbot.startup_seconds, 3),
+        "cold_entries_per_s": rounded(feedbot.cold_entries_per_s, 1),
+        "warm_feeds_per_s": rounded(feedbot.warm_feeds_per_s, 1),
+        "peak_rss_mb": rounded(feedbot.peak_rss_mb, 1),
+        "cold_peak_rss_mb": rounded(feedbot.cold.peak_rss_mb, 1),
+        "warm_peak_rss_mb": rounded(feedbot.warm.peak_rss_mb, 1),
+        "warm_304s": feedbot.warm_304s,
+        "reader_workers": reader.detail["workers"] if reader else None,
+        "reader_cold_seconds": rounded(reader.cold.seconds, 3) if reader else None,
+        "reader_warm_seconds": rounded(reader.warm.seconds, 3) if reader else None,
+        "reader_startup_seconds": rounded(reader.startup_seconds, 3) if reader else None,
+        "reader_cold_entries_per_s": rounded(best_cold and best_cold.cold_entries_per_s, 1),
+        "reader_warm_feeds_per_s": rounded(best_warm and best_warm.warm_feeds_per_s, 1),
+        "reader_peak_rss_mb": rounded(reader.peak_rss_mb, 1) if reader else None,
+        "reader_warm_304s": reader.warm_304s if reader else None,
+        "reader_runs": [
+            {
+                "workers": p.detail["workers"],
+                "cold_entries_per_s": rounded(p.cold_entries_per_s, 1),
+                "warm_feeds_per_s": rounded(p.warm_feeds_per_s, 1),
+                "peak_rss_mb": rounded(p.peak_rss_mb, 1),
+            }
+            for p in peers
+        ],
+        "cold_ratio": rounded(cold_ratio, 3),
+        "warm_ratio": rounded(warm_ratio, 3),
+        "server": args.server,
+        "server_processes": args.server_processes,
+        "server_capacity_200_rps": rounded(capacity.get("200"), 0),
+        "server_capacity_304_rps": rounded(capacity.get("304"), 0),
+        "targets_met": all(targets.values()) if peers else None,
+    }
+    emit_json(figures)
+    return 1 if args.check and not all(targets.values()) else 0
+
+
+# -- feedbot -----------------------------------------------------------------------------------
+
+
+def _run_feedbot(
+    server: FeedServer,
+    urls: list[str],
+    n: int,
+    per_feed: int,
+    max_per_host: int,
+    workdir: Path,
+    env: dict[str, str],
+) -> SideResult:
+    folder = workdir / "feedbot"
+    folder.mkdir()
+    config = folder / "feedbot.toml"
+    config.write_text(_feedbot_config(urls, max_per_host), encoding="utf-8")
+    database = folder / "feedbot.db"
+    command = [sys.executable, "-m", "feedbot", "--config", str(config), "--quiet"]
+
+    server.reset_counts()
+    cold = run_child([*command, "ingest"], cwd=folder, env=env, timeout=CHILD_TIMEOUT)
+    cold.check("feedbot cold ingest")
+    cold_counts = server.counts()
+    stored = _feedbot_counts(database)
+    _expect(f"feedbot cold: {n} feeds answered 200", cold_counts["200"] == n, cold_counts)
+    _expect(f"feedbot cold: {n} sources without error", stored["failing"] == 0, stored)
+    _expect(
+        f"feedbot cold: {n * per_feed} entries stored", stored["entries"] == n * per_feed, stored
+    )
+
+    server.reset_counts()
+    warm = run_child([*command, "ingest"], cwd=folder, env=env, timeout=CHILD_TIMEOUT)
+    warm.check("feedbot warm ingest")
+    warm_counts = server.counts()
+    after = _feedbot_counts(database)
+    _expect(
+        f"feedbot warm: all {n} feeds answered 304",
+        warm_counts["304"] == n and warm_counts["200"] == 0,
+        warm_counts,
+    )
+    _expect(f"feedbot warm: {n} not_modified fetches logged", after["not_modified"] == n, after)
+    _expect("feedbot warm: no entry added", after["entries"] == stored["entries"], after)
+
+    server.reset_counts()
+    startup = run_child([*command, "status"], cwd=folder, env=env)
+    startup.check("feedbot status")
+    _expect("feedbot status: no requests", sum(server.counts().values()) == 0, server.counts())
+    return SideResult(
+        name="feedbot",
+        cold=cold,
+        warm=warm,
+        startup_seconds=startup.seconds,
+        feeds=n,
+        entries=n * per_feed,
+        warm_304s=warm_counts["304"],
+        detail={"max_per_host": max_per_host, "links": stored["links"]},
+    )
+
+
+def _feedbot_config(urls: list[str], max_per_host: int) -> str:
+    lines = [
+        'title = "ingest benchmark"',
+        'database_url = "sqlite:///feedbot.db"',
+        "",
+        "[http]",
+        "allow_private_networks = true",
+        f"max_per_host = {max_per_host}",
+        f"max_connections = {max_per_host}",
+        "retries = 0",
+        "",
+    ]
+    for i, url in enumerate(urls):
+        lines += ["[[sources]]", f'name = "Feed {i:05d}"', f'url = "{url}"', ""]
+    return "\n".join(lines)
+
+
+def _feedbot_counts(database: Path) -> dict[str, int]:
+    connection = sqlite3.connect(database)
+    try:
+
+        def one(sql: str) -> int:
+            return int(connection.execute(sql).fetchone()[0])
+
+        return {
+            "entries": one("SELECT count(*) FROM entries"),
+            "links": one("SELECT count(*) FROM links"),
+            "failing": one("SELECT count(*) FROM sources WHERE consecutive_failures > 0"),
+            "not_modified": one("SELECT count(*) FROM fetch_log WHERE outcome = 'not_modified'"),
+        }
+    finally:
+        connection.close()
+
+
+# -- reader ------------------------------------------------------------------------------------
+
+
+def _require_reader(env: dict[str, str]) -> None:
+    probe = run_child([sys.executable, "-c", "import reader, sgmllib"], env=env)
+    if probe.returncode != 0:
+        raise BenchError(
+            "the reader peer needs 'reader' and 'sgmllib3k' installed beside feedbot "
+            "(pip install -e '.[bench]'), or pass --skip-reader"
+        )
+
+
+def _run_reader(
+    server: FeedServer,
+    urls: list[str],
+    n: int,
+    per_feed: int,
+    workers: int,
+    workdir: Path,
+    env: dict[str, str],
+) -> SideResult:
+    folder = workdir / f"reader-w{workers}"
+    folder.mkdir()
+    url_file = folder / "urls.txt"
+    url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    database = folder / "reader.sqlite"
+    command = [sys.executable, str(PEER)]
+    common = ["--db", str(database), "--workers", str(workers)]
+    label = f"reader (workers={workers})"
+
+    server.reset_counts()
+    cold = run_child(
+        [*command, "cold", "--urls", str(url_file), *common],
+        cwd=folder,
+        env=env,
+        timeout=CHILD_TIMEOUT,
+    )
+    cold_figures = cold.check(f"{label} cold update").last_json()
+    cold_counts = server.counts()
+    _expect(f"{label} cold: {n} feeds answered 200", cold_counts["200"] == n, cold_counts)
+    _expect(
+        f"{label} cold: no errors",
+        cold_figures["error_count"] == 0 and cold_figures["feeds_broken"] == 0,
+        cold_figures,
+    )
+    _expect(
+        f"{label} cold: {n * per_feed} entries stored",
+        cold_figures["entries_total"] == n * per_feed,
+        cold_figures,
+    )
+
+    server.reset_counts()
+    warm = run_child([*command, "warm", *common], cwd=folder, env=env, timeout=CHILD_TIMEOUT)
+    warm_figures = warm.check(f"{label} warm update").last_json()
+    warm_counts = server.counts()
+    _expect(
+        f"{label} warm: all {n} feeds answered 304",
+        warm_counts["304"] == n and warm_counts["200"] == 0,
+        warm_counts,
+    )
+    _expect(
+        f"{label} warm: {n} feeds not modified",
+        warm_figures["not_modified"] == n and warm_figures["error_count"] == 0,
+        warm_figures,
+    )
+    _expect(
+        f"{label} warm: no entry added", warm_figures["entries_total"] == n * per_feed, warm_figures
+    )
+
+    startup = run_child([*command, "startup", *common], cwd=folder, env=env)
+    startup.check(f"{label} startup")
+    return SideResult(
+        name=label,
+        cold=cold,
+        warm=warm,
+        startup_seconds=startup.seconds,
+        feeds=n,
+        entries=n * per_feed,
+        warm_304s=warm_counts["304"],
+        detail={
+            "workers": workers,
+            "cold_update_seconds": cold_figures["update_seconds"],
+            "cold_add_seconds": cold_figures["add_seconds"],
+            "warm_update_seconds": warm_figures["update_seconds"],
+        },
+    )
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _child_env() -> dict[str, str]:
+    """The environment of both sides: no proxy, no config or database from the caller."""
+    drop = {"DATABASE_URL", "FEEDBOT_CONFIG"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in drop and not key.lower().endswith("_proxy")
+    }
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _expect(what: str, ok: bool, evidence: Any) -> None:
+    if not ok:
+        raise BenchError(f"{what}: not so ({evidence})")
+
+
+def _print_side(side: SideResult) -> None:
+    print(
+        f"{side.name}:\n"
+        f"  cold: {side.cold.seconds:8.2f} s  {side.cold_entries_per_s:9,.0f} entries/s  "
+        f"peak RSS {side.cold.peak_rss_mb:6.1f} MB\n"
+        f"  warm: {side.warm.seconds:8.2f} s  {side.warm_feeds_per_s:9,.0f} feeds/s    "
+        f"peak RSS {side.warm.peak_rss_mb:6.1f} MB  ({side.warm_304s} × 304)\n"
+        f"  start-up alone (open database, no fetch): {side.startup_seconds:.2f} s",
+        flush=True,
+    )
+    if "cold_update_seconds" in side.detail:
+        print(
+            f"  in-process: add_feed × {side.feeds} {side.detail['cold_add_seconds']:.2f} s, "
+            f"cold update_feeds {side.detail['cold_update_seconds']:.2f} s, "
+            f"warm update_feeds {side.detail['warm_update_seconds']:.2f} s",
+            flush=True,
+        )
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _warn_if_server_bound(
+    capacity: dict[str, float], feedbot: SideResult, peers: list[SideResult]
+) -> None:
+    fastest_cold = max(
+        [feedbot.feeds / feedbot.cold.seconds] + [p.feeds / p.cold.seconds for p in peers]
+    )
+    fastest_warm = max([feedbot.warm_feeds_per_s] + [p.warm_feeds_per_s for p in peers])
+    for label, needed, available in (
+        ("cold", fastest_cold, capacity["200"]),
+        ("warm", fastest_warm, capacity["304"]),
+    ):
+        if needed > available / 3:
+            print(
+                f"warning: the {label} run requested {needed:,.0f} feeds/s, more than a third of "
+                f"the server's measured capacity ({available:,.0f} req/s): the server may limit it"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
