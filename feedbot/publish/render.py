@@ -28,7 +28,7 @@ from feedbot.sanitize import clean_html
 def make_environment(zone: ZoneInfo, user_templates: Path | None = None) -> Environment:
     ours = FileSystemLoader(str(resource_dir("templates")))
     loaders: list[BaseLoader] = [FileSystemLoader(str(user_templates))] if user_templates else []
-    loaders += [PrefixLoader({"default": ours}), ours]
+    loaders += [PrefixLoader({"default": ours}, delimiter=":"), ours]
     env = Environment(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(("html", "xml"), default_for_string=True),

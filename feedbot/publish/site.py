@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, TemplateError
 
 from feedbot.config import Settings
 from feedbot.errors import PublishError
@@ -147,10 +147,14 @@ def plan_feeds(
 
 
 def render_pages(pages: Sequence[Page], env: Environment) -> dict[str, bytes]:
-    return {
-        page.path: env.get_template(page.template).render(**page.context).encode("utf-8")
-        for page in pages
-    }
+    rendered = {}
+    for page in pages:
+        try:
+            html = env.get_template(page.template).render(**page.context)
+        except TemplateError as e:
+            raise PublishError(f"cannot render {page.path} with {page.template}: {e}") from e
+        rendered[page.path] = html.encode("utf-8")
+    return rendered
 
 
 def build_site(

@@ -1,0 +1,123 @@
+"""Publishing behaviour beyond the golden files: atomic builds, template overrides, the wheel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from feedbot.app import App
+from feedbot.errors import PublishError
+from feedbot.fixture_server import FixtureServer, Route
+from feedbot.publish import site
+
+REPO = Path(__file__).resolve().parent.parent
+
+FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Notes</title><link>https://n.example.org/</link>
+<description>d</description><item><title>School boards and the law</title><link>https://n.example.org/1</link>
+<guid>1</guid><pubDate>Sun, 22 Nov 2026 10:00:00 GMT</pubDate><description>A court ruling.</description></item>
+</channel></rss>"""
+
+
+@pytest.fixture
+def app(server: FixtureServer, make_app: Callable[..., App]) -> App:
+    server.routes["/notes.xml"] = Route(body=FEED)
+    built = make_app([{"name": "Notes", "url": server.url("/notes.xml")}])
+    built.fetch()
+    return built
+
+
+def test_a_failed_build_leaves_the_previous_site_intact(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = app.build()
+    before = {p.relative_to(report.out_dir): p.read_bytes() for p in report.out_dir.rglob("*") if p.is_file()}
+    original = site.render_pages
+
+    def template_breaks(pages: object, env: object) -> object:
+        raise PublishError("cannot render index.html")
+
+    monkeypatch.setattr(site, "render_pages", template_breaks)
+    with pytest.raises(PublishError):
+        app.build()
+    monkeypatch.setattr(site, "render_pages", original)
+
+    write_bytes = Path.write_bytes
+
+    def disk_fills_up_at_feed_json(self: Path, data: bytes) -> int:
+        if self.name == "feed.json":
+            raise OSError(28, "No space left on device")
+        return write_bytes(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", disk_fills_up_at_feed_json)
+    with pytest.raises(PublishError, match="No space left on device"):
+        app.build()
+    monkeypatch.undo()
+    after = {p.relative_to(report.out_dir): p.read_bytes() for p in report.out_dir.rglob("*") if p.is_file()}
+    assert after == before
+    leftovers = [p.name for p in report.out_dir.parent.iterdir() if ".building-" in p.name]
+    assert leftovers == []
+
+
+def test_user_templates_override_ours_and_can_extend_them(
+    server: FixtureServer, make_app: Callable[..., App], tmp_path: Path
+) -> None:
+    server.routes["/notes.xml"] = Route(body=FEED)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine/base.html").write_text(
+        '{% extends "default:base.html" %}{% block title %}My own title{% endblock %}'
+    )
+    app = make_app([{"name": "Notes", "url": server.url("/notes.xml")}], templates_dir="mine")
+    app.fetch()
+    report = app.build()
+    home = (report.out_dir / "index.html").read_text()
+    assert "<title>My own title</title>" in home
+    assert "School boards and the law" in home  # the rest of our template still renders
+
+
+def test_a_broken_user_template_is_a_clear_error(
+    server: FixtureServer, make_app: Callable[..., App], tmp_path: Path
+) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine/index.html").write_text("{% if %}")
+    app = make_app([], templates_dir="mine")
+    with pytest.raises(PublishError, match=r"cannot render index\.html with index\.html: "):
+        app.build()
+
+
+def test_wheel_carries_templates_static_and_migrations_and_runs(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(REPO)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    [wheel] = (tmp_path / "dist").glob("feedbot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for needed in ("feedbot/_resources/templates/base.html", "feedbot/_resources/static/style.css",
+                   "feedbot/_resources/migrations/env.py", "feedbot/demo/sources/education-weekly.xml"):  # fmt: skip
+        assert needed in names
+    assert any(n.startswith("feedbot/_resources/migrations/versions/") for n in names)
+
+    target = tmp_path / "installed"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    demo = subprocess.run(
+        [sys.executable, "-c", "import feedbot, sys; print(feedbot.__file__); "
+         "from feedbot.cli import main; sys.argv=['feedbot','demo','--dir','d']; main()"],
+        cwd=run_dir, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stdout.splitlines()[0].startswith(str(target))  # the wheel's copy ran, not ours
+    assert (run_dir / "d/site/index.html").exists()
+    assert (run_dir / "d/site/static/style.css").exists()
