@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -83,7 +83,12 @@ class App:
         return [TopicRef(topic.id, topic.name) for topic in self.settings.topics]
 
     def items(self) -> list[Item]:
-        return self.store.items()
+        """Every item, newest first, its topics in taxonomy order."""
+        order = {topic.id: index for index, topic in enumerate(self.settings.topics)}
+        return [
+            replace(item, topics=tuple(sorted(item.topics, key=lambda t: order.get(t.id, 999))))
+            for item in self.store.items()
+        ]
 
     def build(self) -> BuildReport:
         """Build the static site and the feeds into the output folder."""
