@@ -192,7 +192,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     best_warm = max(peers, key=lambda p: p.warm_feeds_per_s, default=None)
     cold_ratio = ratio(feedbot.cold_entries_per_s, best_cold and best_cold.cold_entries_per_s)
     warm_ratio = ratio(feedbot.warm_feeds_per_s, best_warm and best_warm.warm_feeds_per_s)
-    reader = best_cold  # the reported reader figures: its best cold run (and that run's warm)
+    reader = best_cold  # reader's start-up and RSS figures come from its best cold run
     targets = {
         "cold_ratio": cold_ratio is not None and cold_ratio >= COLD_RATIO_TARGET,
         "warm_ratio": warm_ratio is not None and warm_ratio >= WARM_RATIO_TARGET,
@@ -232,12 +232,13 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         "warm_304s": feedbot.warm_304s,
         "reader_workers": reader.detail["workers"] if reader else None,
         "reader_cold_seconds": rounded(reader.cold.seconds, 3) if reader else None,
-        "reader_warm_seconds": rounded(reader.warm.seconds, 3) if reader else None,
+        "reader_warm_seconds": rounded(best_warm.warm.seconds, 3) if best_warm else None,
         "reader_startup_seconds": rounded(reader.startup_seconds, 3) if reader else None,
         "reader_cold_entries_per_s": rounded(best_cold and best_cold.cold_entries_per_s, 1),
         "reader_warm_feeds_per_s": rounded(best_warm and best_warm.warm_feeds_per_s, 1),
         "reader_peak_rss_mb": rounded(reader.peak_rss_mb, 1) if reader else None,
-        "reader_warm_304s": reader.warm_304s if reader else None,
+        "reader_warm_304s": best_warm.warm_304s if best_warm else None,
+        "reader_warm_workers": best_warm.detail["workers"] if best_warm else None,
         "reader_runs": [
             {
                 "workers": p.detail["workers"],

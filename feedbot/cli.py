@@ -273,6 +273,8 @@ def status(ctx: Context) -> None:
             click.echo(
                 f"    last error ({when}, {row.consecutive_failures}× in a row): {row.last_error}"
             )
+        elif row.last_warning:
+            click.echo(f"    warning: {row.last_warning}")
 
 
 @cli.command()

@@ -58,6 +58,7 @@ class Source(SQLModel, table=True):
     last_success_at: datetime | None = _utc()
     last_error: str | None = Field(default=None, sa_type=Text)
     last_error_at: datetime | None = _utc()
+    last_warning: str | None = Field(default=None, sa_type=Text)
     consecutive_failures: int = 0
 
 

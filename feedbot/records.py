@@ -57,6 +57,7 @@ class SourceStatus:
     last_success_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
+    last_warning: str | None
     consecutive_failures: int
     entries: int
 

@@ -32,6 +32,22 @@ ALLOWED_ATTRIBUTES = {
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _SPACE = re.compile(r"\s+")
+# Characters a URL scheme can hide behind (DOMPurify's ATTR_WHITESPACE, C1 controls, the BOM).
+# Browsers read "\u2028javascript:…" as a relative URL, so ammonia keeps it; a feed reader that
+# trims Unicode white space first (JavaScript's trim(), Python's strip()) gets a javascript: URL.
+_HIDDEN = re.compile("[\x00-\x20\x7f-\x9f\u00a0\u1680\u180e\u2000-\u2029\u205f\u3000\ufeff]")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+
+
+def _drop_hidden_schemes(tag: str, attribute: str, value: str) -> str | None:
+    """nh3 attribute filter: drop a URL whose scheme, once hidden characters are removed, is not
+    allowed."""
+    if attribute in _URL_ATTRIBUTES:
+        scheme = _SCHEME.match(_HIDDEN.sub("", value))
+        if scheme and scheme.group(1).lower() not in URL_SCHEMES:
+            return None
+    return value
 
 
 def clean_html(fragment: str) -> str:
@@ -44,6 +60,7 @@ def clean_html(fragment: str) -> str:
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
+        attribute_filter=_drop_hidden_schemes,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     ).strip()

@@ -148,7 +148,11 @@ class Store:
                 "consecutive_failures": 0,
             }
             if outcome.status == "ok":
-                values |= {"etag": outcome.etag, "last_modified": outcome.last_modified}
+                values |= {
+                    "etag": outcome.etag,
+                    "last_modified": outcome.last_modified,
+                    "last_warning": "; ".join(outcome.warnings) or None,
+                }
                 if outcome.title:
                     values["title"] = outcome.title
                 if outcome.site_url:
@@ -429,6 +433,7 @@ class Store:
                     last_success_at=row.last_success_at,
                     last_error=row.last_error,
                     last_error_at=row.last_error_at,
+                    last_warning=row.last_warning,
                     consecutive_failures=row.consecutive_failures,
                     entries=row.entries,
                 )

@@ -255,12 +255,16 @@ def test_feedparser_corpus_every_document_is_entries_an_empty_feed_or_a_readable
     totals: Counter[str] = Counter()
     for (_, outcome), n in outcomes.items():
         totals[outcome] += n
-    print(f"\nfeedparser corpus: {len(documents)} documents, first run {seconds:.1f}s:",
-          dict(totals))  # fmt: skip
+    print(
+        f"\nfeedparser corpus: {len(documents)} documents, first run {seconds:.1f}s:", dict(totals)
+    )
     for group in sorted({group for group, _ in outcomes}):
         print(f"  {group:27}", {o: n for (g, o), n in sorted(outcomes.items()) if g == group})
-    errors = Counter(re.sub(r"\d+", "N", first[d.name].error or "")[:70] for d in documents
-                     if first[d.name].status == "error")  # fmt: skip
+    errors = Counter(
+        re.sub(r"\d+", "N", first[d.name].error or "")[:70]
+        for d in documents
+        if first[d.name].status == "error"
+    )
     print("  errors:", dict(errors))
     # The run really ingested the corpus (many upstream documents test channel elements only).
     if totals["entries"] < 1_100 or totals["error"] > 0.02 * len(documents):
@@ -271,8 +275,10 @@ def test_feedparser_corpus_every_document_is_entries_an_empty_feed_or_a_readable
     assert len(chosen) > 1_000
     missed = [d.rel for d in chosen if status[d.name].entries == 0]
     share = 1 - len(missed) / len(chosen)
-    print(f"  well-formed with entries upstream: {len(chosen) - len(missed)}/{len(chosen)} "
-          f"({share:.1%}) gave entries; missed: {missed}")  # fmt: skip
+    print(
+        f"  well-formed with entries upstream: {len(chosen) - len(missed)}/{len(chosen)} "
+        f"({share:.1%}) gave entries; missed: {missed}"
+    )
     if share < 0.95:
         problem("aggregate", f"only {share:.1%} of well-formed documents gave entries")
     [example] = [d for d in documents if d.group == "json"]
@@ -286,8 +292,9 @@ def test_feedparser_corpus_every_document_is_entries_an_empty_feed_or_a_readable
     for document in titled:
         expected = re.sub(r"\s+", " ", document.expected_feed_title or "").strip()
         if status[document.name].title != expected:
-            problem("entity title", f"{document.rel}: {status[document.name].title!r} "
-                                    f"!= {expected!r}")  # fmt: skip
+            problem(
+                "entity title", f"{document.rel}: {status[document.name].title!r} != {expected!r}"
+            )
 
     # 4. Second run: 304s, nothing new, nothing updated, same row counts; failures stay failures.
     second = {result.name: result for result in app.ingest()}
@@ -301,8 +308,10 @@ def test_feedparser_corpus_every_document_is_entries_an_empty_feed_or_a_readable
             problem("second run", f"{name}: error {first[name].error!r} → {result.error!r}")
     was_ok = [name for name, result in first.items() if result.status == "ok"]
     not_modified = [name for name in was_ok if second[name].status == "not_modified"]
-    print(f"  second run: {len(not_modified)}/{len(was_ok)} answered 304; counts unchanged:",
-          app.store.counts() == counts_after_first)  # fmt: skip
+    print(
+        f"  second run: {len(not_modified)}/{len(was_ok)} answered 304; counts unchanged:",
+        app.store.counts() == counts_after_first,
+    )
     if len(not_modified) < 0.98 * len(was_ok):  # only a document's own ETag header defeats it
         problem("second run", f"only {len(not_modified)}/{len(was_ok)} not modified")
 
@@ -314,8 +323,11 @@ def test_feedparser_corpus_every_document_is_entries_an_empty_feed_or_a_readable
 # -- real captured feeds -------------------------------------------------------------------------
 
 REAL_NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
-REAL_TYPES = {".json": "application/feed+json", ".rss": "application/rss+xml",
-              ".atom": "application/atom+xml"}  # fmt: skip
+REAL_TYPES = {
+    ".json": "application/feed+json",
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+}
 
 
 def real_feed_files(corpora: Path) -> list[str]:
@@ -348,9 +360,10 @@ def expected_entries_with_links(corpora: Path, rel: str) -> int | None:
 
 REAL_FILES = real_feed_files(corpora_path())
 FEED_RS_WITH_EXPECTATION = [
-    rel for rel in REAL_FILES
+    rel
+    for rel in REAL_FILES
     if rel.startswith("feed-rs/") and expected_entries_with_links(corpora_path(), rel) is not None
-]  # fmt: skip
+]
 
 # Where feedbot and feed-rs's expected parse disagree on whether an entry has a link, and why
 # neither is a bug: the stored count is higher, by design.
@@ -442,16 +455,21 @@ def test_real_feed_sample_gives_entries(real_run: RealRun) -> None:
     without entries, and the non-feeds as errors."""
     assert len(REAL_FILES) >= 130
     without = sorted(rel for rel, row in real_run.status.items() if row.entries == 0)
-    print(f"\nreal feeds: {len(REAL_FILES)} fetched in {real_run.seconds:.1f}s; without entries:",
-          {rel: real_run.results[rel].error or "ok, empty" for rel in without})  # fmt: skip
+    print(
+        f"\nreal feeds: {len(REAL_FILES)} fetched in {real_run.seconds:.1f}s; without entries:",
+        {rel: real_run.results[rel].error or "ok, empty" for rel in without},
+    )
     assert set(without) <= {
         "feed-rs/rss2/rss_2.0_invalid_1.xml",  # truncated before its first item: no entries
         "feed-rs/xml/xml_sample_1.xml",  # not feeds
         "feed-rs/xml/xml_sample_2.xml",
         "rss-parser/input/unrecognized.rss",  # an HTML "Document Moved" page (no expected parse)
     }, without
-    not_feeds = ("feed-rs/xml/xml_sample_1.xml", "feed-rs/xml/xml_sample_2.xml",
-                 "rss-parser/input/unrecognized.rss")  # fmt: skip
+    not_feeds = (
+        "feed-rs/xml/xml_sample_1.xml",
+        "feed-rs/xml/xml_sample_2.xml",
+        "rss-parser/input/unrecognized.rss",
+    )
     for rel in not_feeds:
         assert real_run.results[rel].status == "error", rel
 

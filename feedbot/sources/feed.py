@@ -115,7 +115,7 @@ def parse_xml_feed(content: bytes, url: str, headers: Mapping[str, str]) -> Pars
 
 def _looks_like_html(content: bytes) -> bool:
     head = content[:4096].lower()
-    return b"<html" in head or b"<!doctype html" in head
+    return any(tag in head for tag in (b"<html", b"<!doctype html", b"<head", b"<body"))
 
 
 def _html_page_message(content: bytes, url: str) -> str:
@@ -125,12 +125,13 @@ def _html_page_message(content: bytes, url: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(content[:262_144], "html.parser")
-    feeds = [
+    advertised = [
         urljoin(url, str(link.get("href")))
         for link in soup.find_all("link", href=True)
         if "alternate" in (link.get("rel") or [])
         and str(link.get("type", "")).lower() in FEED_MEDIA_TYPES
     ]
+    feeds = [feed for feed in advertised if is_web_url(feed)]
     message = "no RSS, Atom or JSON feed found: the URL returned an HTML page"
     if feeds:
         message += "; the page advertises " + ", ".join(feeds[:3])

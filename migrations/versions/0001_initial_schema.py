@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("last_success_at", feedbot.models.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("last_error_at", feedbot.models.UTCDateTime(), nullable=True),
+        sa.Column("last_warning", sa.Text(), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
