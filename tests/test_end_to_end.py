@@ -186,14 +186,20 @@ def test_failing_sources_are_recorded_and_the_run_goes_on(
         content_type="text/html",
     )
     server.routes["/gone.xml"] = Route(body=b"gone", status=410, content_type="text/plain")
+    server.routes["/sloppy.xml"] = Route(  # an unescaped "&": not XML, but readable
+        body=b"<rss version='2.0'><channel><title>Sloppy</title><item><title>Fish & chips</title>"
+        b"<link>https://sloppy.example.org/1</link></item></channel></rss>"
+    )
     sources += [
         {"name": "Broken", "url": server.url("/broken.xml")},
         {"name": "Gone", "url": server.url("/gone.xml")},
         {"name": "Dead host", "url": "http://127.0.0.1:9/feed.xml"},
+        {"name": "Sloppy", "url": server.url("/sloppy.xml")},
     ]
     app = make_app(sources)
     results = {r.name: r for r in app.fetch()}
-    assert sum(r.status == "ok" for r in results.values()) == 4
+    assert sum(r.status == "ok" for r in results.values()) == 5
+    assert results["Sloppy"].new == 1
     assert results["Broken"].error == (
         "no RSS, Atom or JSON feed found: the URL returned an HTML page; "
         f"the page advertises {server.url('/rss')}"
@@ -203,6 +209,9 @@ def test_failing_sources_are_recorded_and_the_run_goes_on(
     status = {row.name: row for row in app.store.status()}
     assert status["Gone"].consecutive_failures == 1
     assert status["Education Weekly"].consecutive_failures == 0
+    assert (status["Sloppy"].last_warning or "").startswith("feed is not well-formed, parsed leniently")
+    assert status["Education Weekly"].last_warning is None
     app.build()
     sources_page = (app.settings.output_path / "sources/index.html").read_text()
     assert "HTTP 410 Gone" in sources_page
+    assert "ok, with a warning: feed is not well-formed" in sources_page
