@@ -6,6 +6,7 @@ pages, feeds and emails only ever see the allow-listed subset below.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -50,20 +51,35 @@ def _drop_hidden_schemes(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def clean_html(fragment: str) -> str:
-    """Return ``fragment`` with every tag, attribute and URL scheme outside the allow-list removed
-    (scripts and styles with their content), links marked ``rel="noopener noreferrer nofollow"``."""
-    if not fragment:
-        return ""
-    return nh3.clean(
-        fragment,
+def _cleaner(base_url: str | None) -> nh3.Cleaner:
+    return nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES),
         attribute_filter=_drop_hidden_schemes,
+        url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
-    ).strip()
+        url_relative=("rewrite_with_base", base_url) if base_url else None,
+    )
+
+
+_DEFAULT_CLEANER = _cleaner(None)
+_TEXT_CLEANER = nh3.Cleaner(tags=set(), strip_comments=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _cleaner_for(base_url: str) -> nh3.Cleaner:
+    return _cleaner(base_url)
+
+
+def clean_html(fragment: str, base_url: str | None = None) -> str:
+    """Return ``fragment`` with every tag, attribute and URL scheme outside the allow-list removed
+    (scripts and styles with their content), links marked ``rel="noopener noreferrer nofollow"``,
+    and relative URLs resolved against ``base_url`` when one is given."""
+    if not fragment:
+        return ""
+    cleaner = _cleaner_for(base_url) if base_url and is_web_url(base_url) else _DEFAULT_CLEANER
+    return cleaner.clean(fragment).strip()
 
 
 def html_to_text(fragment: str) -> str:
@@ -72,7 +88,7 @@ def html_to_text(fragment: str) -> str:
     if not fragment:
         return ""
     if "<" in fragment or "&" in fragment:
-        fragment = html.unescape(nh3.clean(fragment, tags=set(), strip_comments=True))
+        fragment = html.unescape(_TEXT_CLEANER.clean(fragment))
     return _SPACE.sub(" ", fragment).strip()
 
 

@@ -38,7 +38,7 @@ SITE_FILES = [
 
 def scrub(text: str, server: FixtureServer) -> str:
     text = text.replace(server.base_url, "http://fixture.test")
-    text = re.sub(r"Message-ID: <[^>]+>", "Message-ID: <scrubbed>", text)
+    text = re.sub(r"Message-ID:\s*<[^>]+>", "Message-ID: <scrubbed>", text)
     return re.sub(r"={15}\d+==", "===BOUNDARY==", text)
 
 

@@ -6,13 +6,9 @@ dialect); JSON Feed 1.0/1.1 is parsed here, since feedparser 6 does not read it.
 
 from __future__ import annotations
 
-import calendar
-import hashlib
 import html
 import json
-import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -21,25 +17,20 @@ import feedparser
 
 from feedbot.errors import FetchError, ParseError
 from feedbot.http import HttpClient, reason_phrase
-from feedbot.sanitize import clean_html, html_to_text, is_web_url
+from feedbot.sanitize import html_to_text, is_web_url
 from feedbot.sources import FetchedEntry, FetchOutcome, SourceState
+from feedbot.sources.entries import ParsedFeed, dedupe, make_entry, struct_time_to_datetime
+from feedbot.sources.fastxml import parse_simple_feed
 
-# feedparser's own sanitizer is slow pure Python; nh3 (clean_html) does that job after parsing.
+# feedparser's own sanitizer and relative-URL resolver re-parse every piece of HTML in pure
+# Python; nh3 (clean_html) does both jobs after parsing.
 feedparser.SANITIZE_HTML = False
+feedparser.RESOLVE_RELATIVE_URIS = False
 
-MAX_GUID_LENGTH = 512
 _JSON_TYPES = ("application/feed+json", "application/json", "text/json")
 FEED_MEDIA_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/json"}
 )
-
-
-@dataclass(frozen=True)
-class ParsedFeed:
-    title: str | None
-    site_url: str | None
-    entries: tuple[FetchedEntry, ...]
-    warnings: tuple[str, ...] = ()
 
 
 class FeedFetcher:
@@ -86,6 +77,14 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
 
 
 def parse_xml_feed(content: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+    """The fast path when it is sure of the document, feedparser otherwise."""
+    simple = parse_simple_feed(content, url, headers)
+    if simple is not None:
+        return simple
+    return parse_with_feedparser(content, url, headers)
+
+
+def parse_with_feedparser(content: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
     response_headers = dict(headers)
     response_headers.setdefault("content-location", url)
     try:
@@ -103,7 +102,7 @@ def parse_xml_feed(content: bytes, url: str, headers: Mapping[str, str]) -> Pars
     if not result.get("version") and not result.entries:
         raise ParseError("no RSS, Atom or JSON feed found in the response")
     feed = result.feed
-    entries = tuple(_dedupe(_xml_entry(entry, url) for entry in result.entries))
+    entries = dedupe(_xml_entry(entry, url) for entry in result.entries)
     site = feed.get("link")
     return ParsedFeed(
         title=html_to_text(feed.get("title", "")) or None,
@@ -156,38 +155,22 @@ def _xml_entry(entry: Any, feed_url: str) -> FetchedEntry:
             ),
             None,
         )
-    guid_link = entry.get("id") if is_web_url(entry.get("id")) and entry.get("guidislink") else None
-    url = link or guid_link
-    title = html_to_text(entry.get("title", ""))
-    summary = entry.get("summary", "")
     contents = entry.get("content") or []
-    content = "\n".join(part.get("value", "") for part in contents if part.get("value"))
-    if content and summary and html_to_text(summary) == html_to_text(content)[: len(summary)]:
-        summary = ""
-    summary_html = clean_html(summary)
-    content_html = clean_html(content)
-    published = _struct_time(entry.get("published_parsed") or entry.get("created_parsed"))
-    updated = _struct_time(entry.get("updated_parsed"))
-    guid = entry.get("id") or url or _fingerprint(title, summary_html, content_html)
-    return FetchedEntry(
-        guid=_bounded_guid(guid),
-        url=url,
-        title=title,
-        summary_html=summary_html or (content_html if not summary else ""),
-        content_html=content_html,
-        author=html_to_text(entry.get("author", "")) or None,
-        published_at=published or updated,
-        updated_at=updated,
+    detail = entry.get("summary_detail") or (contents[0] if contents else {})
+    return make_entry(
+        guid=entry.get("id"),
+        url=link,
+        title=entry.get("title", ""),
+        summary=entry.get("summary", ""),
+        content="\n".join(part.get("value", "") for part in contents if part.get("value")),
+        author=entry.get("author"),
+        published=struct_time_to_datetime(
+            entry.get("published_parsed") or entry.get("created_parsed")
+        ),
+        # dict.get: FeedParserDict.get would quietly answer with the published date instead
+        updated=struct_time_to_datetime(dict.get(entry, "updated_parsed")),
+        base_url=detail.get("base") or feed_url,
     )
-
-
-def _struct_time(value: time.struct_time | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(value), UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
 
 
 def parse_json_feed(content: bytes, url: str) -> ParsedFeed:
@@ -203,7 +186,7 @@ def parse_json_feed(content: bytes, url: str) -> ParsedFeed:
     items = document.get("items")
     if not isinstance(items, list):
         raise ParseError("invalid JSON Feed: 'items' is missing or not a list")
-    entries = tuple(_dedupe(_json_entry(item) for item in items if isinstance(item, dict)))
+    entries = dedupe(_json_entry(item, url) for item in items if isinstance(item, dict))
     home = document.get("home_page_url")
     return ParsedFeed(
         title=html.unescape(_text(document.get("title"))).strip() or None,
@@ -212,7 +195,7 @@ def parse_json_feed(content: bytes, url: str) -> ParsedFeed:
     )
 
 
-def _json_entry(item: dict[str, Any]) -> FetchedEntry:
+def _json_entry(item: dict[str, Any], feed_url: str) -> FetchedEntry:
     url = next(
         (
             u
@@ -221,28 +204,24 @@ def _json_entry(item: dict[str, Any]) -> FetchedEntry:
         ),
         None,
     )
-    content_html = _text(item.get("content_html"))
-    if not content_html and item.get("content_text"):
-        content_html = "<p>" + html.escape(_text(item.get("content_text"))) + "</p>"
+    content = _text(item.get("content_html"))
+    if not content and item.get("content_text"):
+        content = "<p>" + html.escape(_text(item.get("content_text"))) + "</p>"
     summary = _text(item.get("summary"))
-    summary_html = html.escape(summary) if summary else ""
-    content_html = clean_html(content_html)
-    title = html_to_text(_text(item.get("title")))
     authors = item.get("authors") or (
         [item["author"]] if isinstance(item.get("author"), dict) else []
     )
     author = next((a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None)
-    guid = _text(item.get("id")) or url or _fingerprint(title, summary_html, content_html)
-    return FetchedEntry(
-        guid=_bounded_guid(guid),
+    return make_entry(
+        guid=_text(item.get("id")),
         url=url,
-        title=title,
-        summary_html=summary_html or content_html,
-        content_html=content_html,
-        author=_text(author) or None,
-        published_at=_json_date(item.get("date_published"))
-        or _json_date(item.get("date_modified")),
-        updated_at=_json_date(item.get("date_modified")),
+        title=_text(item.get("title")),  # plain text by the spec, but entities abound in practice
+        summary=html.escape(summary) if summary else "",
+        content=content,
+        author=_text(author),
+        published=_json_date(item.get("date_published")),
+        updated=_json_date(item.get("date_modified")),
+        base_url=url or feed_url,
     )
 
 
@@ -266,23 +245,3 @@ def _json_date(value: Any) -> datetime | None:
         except (TypeError, ValueError):
             return None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _fingerprint(*parts: str) -> str:
-    return "sha1:" + hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
-
-
-def _bounded_guid(guid: str) -> str:
-    guid = guid.strip()
-    return guid if len(guid) <= MAX_GUID_LENGTH else _fingerprint(guid)
-
-
-def _dedupe(entries: Iterable[FetchedEntry]) -> list[FetchedEntry]:
-    """Keep the first entry of each guid: a feed that repeats a guid means one entry."""
-    seen: set[str] = set()
-    kept = []
-    for entry in entries:
-        if entry.guid not in seen:
-            seen.add(entry.guid)
-            kept.append(entry)
-    return kept
