@@ -1,7 +1,7 @@
 """The stages of a run, in order: ingest → store → tag. (Publishing is :mod:`feedbot.publish`.)
 
     for each due source, concurrently:   fetch (HttpClient) → parse (sources/*) ─┐
-    one writer, in arrival order:        store.save_outcome / store.record_failure ◄┘
+    one writer, in batches of arrivals:  store.save_fetches (one transaction a batch) ◄┘
     then:                                tag the links that are new or changed
 
 A failing source is recorded and the run goes on. A database failure stops the run; every source
@@ -18,11 +18,14 @@ from datetime import datetime
 
 from feedbot.errors import FeedbotError
 from feedbot.http import HttpClient
-from feedbot.sources import FetchOutcome, SourceState, registry
+from feedbot.records import FetchReport
+from feedbot.sources import SourceState, registry
 from feedbot.store import Store
 from feedbot.tagging import Tagger
 
 log = logging.getLogger(__name__)
+
+WRITE_BATCH = 200
 
 Clock = Callable[[], datetime]
 
@@ -46,8 +49,7 @@ async def ingest(
 ) -> list[SourceResult]:
     """Fetch every source concurrently and store each result as it arrives."""
     fetchers = registry()
-    arrivals: asyncio.Queue[tuple[SourceState, datetime, FetchOutcome | None, str | None]]
-    arrivals = asyncio.Queue()
+    arrivals: asyncio.Queue[FetchReport] = asyncio.Queue()
 
     async def fetch(source: SourceState) -> None:
         started = clock()
@@ -57,30 +59,41 @@ async def ingest(
                 raise FeedbotError(f"unknown source kind {source.kind!r}")
             outcome = await fetcher.fetch(source, http)
         except FeedbotError as e:
-            await arrivals.put((source, started, None, str(e)))
+            await arrivals.put(FetchReport(source.id, started, clock(), error=str(e)))
         except Exception as e:  # a bug or a library surprise: recorded, never fatal to the run
             log.exception("unexpected error fetching %s", source.name)
-            await arrivals.put(
-                (source, started, None, f"unexpected error: {type(e).__name__}: {e}")
-            )
+            error = f"unexpected error: {type(e).__name__}: {e}"
+            await arrivals.put(FetchReport(source.id, started, clock(), error=error))
         else:
-            await arrivals.put((source, started, outcome, None))
+            await arrivals.put(FetchReport(source.id, started, clock(), outcome=outcome))
 
     tasks = [asyncio.create_task(fetch(source)) for source in sources]
+    by_id = {source.id: source for source in sources}
     results: list[SourceResult] = []
     try:
-        for _ in tasks:
-            source, started, outcome, error = await arrivals.get()
-            if outcome is None:
-                store.record_failure(source.id, error or "unknown error", started, clock())
-                result = SourceResult(source.name, "error", error=error)
-            else:
-                saved = store.save_outcome(source.id, outcome, started, clock())
-                result = SourceResult(
-                    source.name, outcome.status, saved.new, saved.updated, warnings=outcome.warnings
-                )
-            results.append(result)
-            progress(result)
+        while len(results) < len(tasks):
+            # Everything that has arrived is written in one transaction: cheap when hundreds of
+            # feeds answer 304 at once, and a crash loses at most the batch being written.
+            batch = [await arrivals.get()]
+            while len(batch) < WRITE_BATCH and not arrivals.empty():
+                batch.append(arrivals.get_nowait())
+            saved = store.save_fetches(batch)
+            for report, result in zip(batch, saved, strict=True):
+                source = by_id[report.source_id]
+                if report.outcome is None:
+                    done = SourceResult(source.name, "error", error=report.error)
+                else:
+                    outcome = report.outcome
+                    done = SourceResult(
+                        source.name,
+                        outcome.status,
+                        result.new,
+                        result.updated,
+                        None,
+                        outcome.warnings,
+                    )
+                results.append(done)
+                progress(done)
     finally:
         for task in tasks:
             task.cancel()

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from feedbot.sources import FetchOutcome
+
 
 @dataclass(frozen=True)
 class SourceRef:
@@ -60,6 +62,17 @@ class SourceStatus:
     last_warning: str | None
     consecutive_failures: int
     entries: int
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """What the pipeline hands the store for one source: an outcome or an error."""
+
+    source_id: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: FetchOutcome | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)

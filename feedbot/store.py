@@ -12,7 +12,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
@@ -22,7 +32,7 @@ from feedbot.db import db_error
 from feedbot.errors import StoreError
 from feedbot.links.canonical import canonical_url
 from feedbot.models import Digest, Entry, FetchLog, Link, LinkTopic, Mention, Source, Topic
-from feedbot.records import Item, SaveResult, SourceRef, SourceStatus, TopicRef
+from feedbot.records import FetchReport, Item, SaveResult, SourceRef, SourceStatus, TopicRef
 from feedbot.sanitize import excerpt, html_to_text
 from feedbot.sources import FetchedEntry, FetchOutcome, SourceState
 
@@ -135,67 +145,94 @@ class Store:
         self, source_id: int, outcome: FetchOutcome, started_at: datetime, now: datetime
     ) -> SaveResult:
         """Store one successful fetch of a source, in one transaction."""
-        with self._begin() as conn:
-            result = (
-                self._save_entries(conn, source_id, outcome.entries, now)
-                if outcome.status == "ok"
-                else SaveResult(0, 0)
-            )
-            values: dict[str, Any] = {
-                "last_fetched_at": now,
-                "last_success_at": now,
-                "last_error": None,
-                "consecutive_failures": 0,
-            }
-            if outcome.status == "ok":
-                values |= {
-                    "etag": outcome.etag,
-                    "last_modified": outcome.last_modified,
-                    "last_warning": "; ".join(outcome.warnings) or None,
-                }
-                if outcome.title:
-                    values["title"] = outcome.title
-                if outcome.site_url:
-                    values["site_url"] = outcome.site_url
-            conn.execute(update(sources_t).where(sources_t.c.id == source_id).values(**values))
-            conn.execute(
-                insert(fetch_log_t).values(
-                    source_id=source_id,
-                    started_at=started_at,
-                    finished_at=now,
-                    outcome=outcome.status,
-                    http_status=outcome.http_status,
-                    entries_new=result.new,
-                    entries_updated=result.updated,
-                    error="; ".join(outcome.warnings) or None,
-                )
-            )
-        return result
+        return self.save_fetches([FetchReport(source_id, started_at, now, outcome=outcome)])[0]
 
     def record_failure(
         self, source_id: int, error: str, started_at: datetime, now: datetime
     ) -> None:
         """Record a failed fetch; the source's earlier data is untouched."""
+        self.save_fetches([FetchReport(source_id, started_at, now, error=error)])
+
+    def save_fetches(self, reports: Sequence[FetchReport]) -> list[SaveResult]:
+        """Store a batch of fetch results (entries, validators, failures, the fetch log) in one
+        transaction: all of the batch or none of it."""
+        results: list[SaveResult] = []
+        unchanged: list[dict[str, Any]] = []
+        log: list[dict[str, Any]] = []
         with self._begin() as conn:
-            conn.execute(
-                update(sources_t)
-                .where(sources_t.c.id == source_id)
-                .values(
-                    last_fetched_at=now,
-                    last_error=error,
-                    last_error_at=now,
-                    consecutive_failures=sources_t.c.consecutive_failures + 1,
+            for report in reports:
+                outcome = report.outcome
+                result = SaveResult(0, 0)
+                entry = {
+                    "source_id": report.source_id,
+                    "started_at": report.started_at,
+                    "finished_at": report.finished_at,
+                    "http_status": outcome.http_status if outcome else None,
+                }
+                if outcome is None:
+                    self._record_failure(conn, report.source_id, report.error, report.finished_at)
+                    log.append(entry | {"outcome": "error", "error": report.error})
+                elif outcome.status == "not_modified":
+                    unchanged.append({"b_id": report.source_id, "b_now": report.finished_at})
+                    log.append(entry | {"outcome": "not_modified"})
+                else:
+                    result = self._save_entries(
+                        conn, report.source_id, outcome.entries, report.finished_at
+                    )
+                    self._record_success(conn, report.source_id, outcome, report.finished_at)
+                    warnings = "; ".join(outcome.warnings) or None
+                    log.append(entry | {"outcome": "ok", "error": warnings,
+                                        "entries_new": result.new,
+                                        "entries_updated": result.updated})  # fmt: skip
+                results.append(result)
+            if unchanged:
+                conn.execute(
+                    update(sources_t)
+                    .where(sources_t.c.id == bindparam("b_id"))
+                    .values(
+                        last_fetched_at=bindparam("b_now"),
+                        last_success_at=bindparam("b_now"),
+                        last_error=None,
+                        consecutive_failures=0,
+                    ),
+                    unchanged,
                 )
+            if log:
+                defaults = {"error": None, "entries_new": 0, "entries_updated": 0}
+                conn.execute(insert(fetch_log_t), [defaults | row for row in log])
+        return results
+
+    def _record_success(
+        self, conn: Connection, source_id: int, outcome: FetchOutcome, now: datetime
+    ) -> None:
+        values: dict[str, Any] = {
+            "last_fetched_at": now,
+            "last_success_at": now,
+            "last_error": None,
+            "consecutive_failures": 0,
+            "etag": outcome.etag,
+            "last_modified": outcome.last_modified,
+            "last_warning": "; ".join(outcome.warnings) or None,
+        }
+        if outcome.title:
+            values["title"] = outcome.title
+        if outcome.site_url:
+            values["site_url"] = outcome.site_url
+        conn.execute(update(sources_t).where(sources_t.c.id == source_id).values(**values))
+
+    def _record_failure(
+        self, conn: Connection, source_id: int, error: str | None, now: datetime
+    ) -> None:
+        conn.execute(
+            update(sources_t)
+            .where(sources_t.c.id == source_id)
+            .values(
+                last_fetched_at=now,
+                last_error=error or "unknown error",
+                last_error_at=now,
+                consecutive_failures=sources_t.c.consecutive_failures + 1,
             )
-            conn.execute(
-                insert(fetch_log_t).values(
-                    source_id=source_id,
-                    started_at=started_at,
-                    finished_at=now,
-                    outcome="error",
-                    error=error,
-                )
-            )
+        )
 
     def _save_entries(
         self, conn: Connection, source_id: int, entries: Sequence[FetchedEntry], now: datetime

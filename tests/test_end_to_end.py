@@ -149,29 +149,51 @@ def test_a_changed_entry_is_updated_not_duplicated(app: App, server: FixtureServ
 
 
 def test_a_run_killed_midway_loses_nothing_and_the_next_run_completes(
-    app: App, monkeypatch: pytest.MonkeyPatch
+    app: App, server: FixtureServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = Store.save_outcome
-    calls = {"n": 0}
+    app.fetch()
+    before = app.store.counts()
+    exported = [(i.url, i.title, i.shared_by) for i in app.items()]
+    # Two feeds gain an entry; the run dies while writing the second of them.
+    for path, marker in (("/feeds/education-weekly.xml", b"</item>"),
+                         ("/feeds/curators-picks.xml", b"</item>")):  # fmt: skip
+        route = server.routes[path]
+        extra = (
+            b"</item><item><title>Late addition</title>"
+            b"<link>https://late.example.org" + path.encode() + b"</link>"
+            b"<guid>late-" + path.encode() + b"</guid></item>"
+        )
+        route.body = route.body.replace(marker, extra, 1)
+    original = Store._save_entries
+    victim = {s.name: s.id for s in app.store.active_sources()}["Curator's Picks"]
 
-    def dies_on_the_third(self: Store, *args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 3:
+    def dies_on_one_source(self: Store, conn: object, source_id: int, *args: object) -> object:
+        if source_id == victim:
             raise RuntimeError("simulated crash mid-run")
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+        return original(self, conn, source_id, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Store, "save_outcome", dies_on_the_third)
+    monkeypatch.setattr(Store, "_save_entries", dies_on_one_source)
     with pytest.raises(RuntimeError, match="simulated crash"):
         app.fetch()
-    stored = {s.name: s.entries for s in app.store.status()}
-    assert sorted(stored.values()).count(0) == 2  # two sources stored in full, two not at all
-    assert all(n in (0, 6, 8) for n in stored.values())
+    after_crash = app.store.counts()
+    # Nothing stored earlier is lost or changed; nothing of the crashing batch is half-written.
+    assert after_crash["entries"] in (before["entries"], before["entries"] + 1)
 
-    monkeypatch.setattr(Store, "save_outcome", original)
-    results = app.fetch()
-    assert all(r.status in ("ok", "not_modified") for r in results)
-    assert sum(s.entries for s in app.store.status()) == 30
-    assert app.store.counts()["entries"] == 30
+    assert {i.url for i in app.items()} >= {url for url, _, _ in exported}
+
+    monkeypatch.setattr(Store, "_save_entries", original)
+    results = {r.name: r for r in app.fetch()}
+    assert all(r.status in ("ok", "not_modified") for r in results.values())
+    final = app.store.counts()
+    assert final["entries"] == before["entries"] + 2
+    assert final["links"] == before["links"] + 2
+    assert {i.url for i in app.items()} == {url for url, _, _ in exported} | {
+        "https://late.example.org/feeds/education-weekly.xml",
+        "https://late.example.org/feeds/curators-picks.xml",
+    }
+    again = app.fetch()
+    assert [r.status for r in again] == ["not_modified"] * 4
+    assert app.store.counts() == final
 
 
 def test_failing_sources_are_recorded_and_the_run_goes_on(
@@ -209,7 +231,9 @@ def test_failing_sources_are_recorded_and_the_run_goes_on(
     status = {row.name: row for row in app.store.status()}
     assert status["Gone"].consecutive_failures == 1
     assert status["Education Weekly"].consecutive_failures == 0
-    assert (status["Sloppy"].last_warning or "").startswith("feed is not well-formed, parsed leniently")
+    assert (status["Sloppy"].last_warning or "").startswith(
+        "feed is not well-formed, parsed leniently"
+    )
     assert status["Education Weekly"].last_warning is None
     app.build()
     sources_page = (app.settings.output_path / "sources/index.html").read_text()

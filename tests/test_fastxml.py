@@ -16,9 +16,12 @@ SUFFIXES = {".xml", ".rss", ".atom", ".html"}
 def documents(corpora: Path) -> list[Path]:
     found = [
         path
-        for folder in ("real-feeds", "feedparser-tests/tests/wellformed/rss",
-                       "feedparser-tests/tests/wellformed/atom10",
-                       "feedparser-tests/tests/wellformed/base")  # fmt: skip
+        for folder in (
+            "real-feeds",
+            "feedparser-tests/tests/wellformed/rss",
+            "feedparser-tests/tests/wellformed/atom10",
+            "feedparser-tests/tests/wellformed/base",
+        )
         for path in sorted((corpora / folder).rglob("*"))
         if path.suffix in SUFFIXES and path.is_file()
     ]
