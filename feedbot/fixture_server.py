@@ -60,6 +60,7 @@ class FixtureServer:
         self.routes: dict[str, Route] = dict(routes or {})
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.client_ports: list[int] = []  # the client's port per request: one per connection
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
@@ -108,10 +109,11 @@ class FixtureServer:
                 added.append(path)
         return added
 
-    def _record(self, path: str, headers: dict[str, str]) -> None:
+    def _record(self, path: str, headers: dict[str, str], client_port: int) -> None:
         with self._lock:
             self.hits[path] += 1
             self.requests.append((path, headers))
+            self.client_ports.append(client_port)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -128,6 +130,9 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "feedbot-fixture/1"
+        # Headers and body go out in separate writes; without this every keep-alive response
+        # waits ~40 ms for the client's delayed ACK.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -140,7 +145,8 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, send_body: bool) -> None:
             path = urlsplit(self.path).path
-            server._record(path, {k.lower(): v for k, v in self.headers.items()})
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            server._record(path, headers, int(self.client_address[1]))
             route = server.routes.get(path)
             if route is None:
                 self._send(404, b"not found\n", "text/plain", {}, send_body)

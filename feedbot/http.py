@@ -25,6 +25,7 @@ import httpx
 
 from feedbot.config import HttpSettings
 from feedbot.errors import BlockedAddressError, FetchError, ResponseTooLargeError
+from feedbot.transport import LeanTransport
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -76,6 +77,16 @@ class HttpClient:
         self._sleep = sleep
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._in_flight = asyncio.Semaphore(settings.max_connections)
+        # Behind a proxy we never see the target's address; only literal IPs can be checked.
+        self._behind_proxy = transport is None and any(
+            scheme in urllib.request.getproxies() for scheme in ("http", "https", "all")
+        )
+        if transport is None and not self._behind_proxy:
+            transport = LeanTransport(
+                httpx.create_ssl_context(),
+                settings.connect_timeout_seconds,
+                max_idle=settings.max_per_host,
+            )
         self._client = httpx.AsyncClient(
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(
@@ -89,10 +100,6 @@ class HttpClient:
             max_redirects=settings.max_redirects,
             transport=transport,
             event_hooks={"request": [self._guard]},
-        )
-        # Behind a proxy we never see the target's address; only literal IPs can be checked.
-        self._behind_proxy = transport is None and any(
-            scheme in urllib.request.getproxies() for scheme in ("http", "https", "all")
         )
 
     async def __aenter__(self) -> HttpClient:
@@ -126,6 +133,10 @@ class HttpClient:
                 failure: FetchError = FetchError(
                     f"timed out after {self.settings.timeout_seconds:g}s"
                 )
+                failure.__cause__ = e
+                delay = self._backoff(attempt)
+            except httpx.RemoteProtocolError as e:
+                failure = FetchError(f"invalid HTTP response: {_describe_transport_error(e)}")
                 failure.__cause__ = e
                 delay = self._backoff(attempt)
             except httpx.TransportError as e:

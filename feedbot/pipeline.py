@@ -25,7 +25,8 @@ from feedbot.tagging import Tagger
 
 log = logging.getLogger(__name__)
 
-WRITE_BATCH = 200
+WRITE_BATCH = 200  # results written in one transaction at most
+WRITE_WINDOW = 0.05  # seconds a batch waits for more results
 
 Clock = Callable[[], datetime]
 
@@ -74,9 +75,7 @@ async def ingest(
         while len(results) < len(tasks):
             # Everything that has arrived is written in one transaction: cheap when hundreds of
             # feeds answer 304 at once, and a crash loses at most the batch being written.
-            batch = [await arrivals.get()]
-            while len(batch) < WRITE_BATCH and not arrivals.empty():
-                batch.append(arrivals.get_nowait())
+            batch = await _next_batch(arrivals, len(tasks) - len(results))
             saved = store.save_fetches(batch)
             for report, result in zip(batch, saved, strict=True):
                 source = by_id[report.source_id]
@@ -99,6 +98,19 @@ async def ingest(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return results
+
+
+async def _next_batch(arrivals: asyncio.Queue[FetchReport], outstanding: int) -> list[FetchReport]:
+    """The next arrival and whatever else arrives within ``WRITE_WINDOW`` seconds."""
+    batch = [await arrivals.get()]
+    deadline = asyncio.get_running_loop().time() + WRITE_WINDOW
+    while len(batch) < min(WRITE_BATCH, outstanding):
+        while not arrivals.empty() and len(batch) < WRITE_BATCH:
+            batch.append(arrivals.get_nowait())
+        if len(batch) >= outstanding or asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(WRITE_WINDOW / 10)
+    return batch
 
 
 def tag(store: Store, tagger: Tagger, everything: bool = False) -> int:
