@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-from jinja2 import Environment
 
 from feedbot import pipeline
 from feedbot.config import Settings
@@ -19,12 +19,14 @@ from feedbot.db import make_engine, upgrade
 from feedbot.errors import PublishError
 from feedbot.http import HttpClient
 from feedbot.pipeline import SourceResult
-from feedbot.publish.digest import build_digest, items_of_day
-from feedbot.publish.render import make_environment
-from feedbot.publish.site import BuildReport, build_site
 from feedbot.records import Item, TopicRef
 from feedbot.store import Store
 from feedbot.tagging import Tagger
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from feedbot.publish.site import BuildReport
 
 
 def utc_now() -> datetime:
@@ -76,6 +78,8 @@ class App:
     @property
     def env(self) -> Environment:
         if self._env is None:
+            from feedbot.publish.render import make_environment
+
             self._env = make_environment(self.settings.zone, self.settings.templates_path)
         return self._env
 
@@ -92,6 +96,8 @@ class App:
 
     def build(self) -> BuildReport:
         """Build the static site and the feeds into the output folder."""
+        from feedbot.publish.site import build_site
+
         sources = [s for s in self.store.status() if s.active or s.entries]
         return build_site(
             self.items(), self.topics(), sources, self.settings, self.env, self.clock()
@@ -99,6 +105,8 @@ class App:
 
     def digest(self, day: date | None = None) -> EmailMessage:
         """The digest email for ``day`` (default: today in the configured time zone)."""
+        from feedbot.publish.digest import build_digest, items_of_day
+
         now = self.clock()
         day = day or now.astimezone(self.settings.zone).date()
         items = self.items()

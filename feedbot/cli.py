@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from feedbot import __version__
 from feedbot.config import Settings, SourceSettings, default_config_path, load_settings
+from feedbot.db import db_error
 from feedbot.errors import ConfigError, FeedbotError
 
 log = logging.getLogger("feedbot")
@@ -368,4 +370,21 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except SQLAlchemyError as e:
+        click.echo(f"feedbot: database error: {_one_line(Exception(db_error(e)))}", err=True)
+        _traceback_if_debugging()
+        sys.exit(1)
+    except Exception as e:  # a bug: still one line, the traceback only with -vv
+        click.echo(f"feedbot: internal error: {type(e).__name__}: {_one_line(e)}", err=True)
+        _traceback_if_debugging()
+        sys.exit(70)
     sys.exit(0)
+
+
+def _traceback_if_debugging() -> None:
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        import traceback
+
+        traceback.print_exc()
+    else:
+        click.echo("(run with -vv to see the traceback)", err=True)

@@ -503,9 +503,12 @@ class _Transaction:
 
     def __exit__(self, *exc: Any) -> bool | None:
         try:
-            return self._context.__exit__(*exc)
+            result = self._context.__exit__(*exc)
         except SQLAlchemyError as e:
             raise StoreError(f"database write failed: {db_error(e)}") from e
+        if isinstance(exc[1], SQLAlchemyError):
+            raise StoreError(f"database error: {db_error(exc[1])}") from exc[1]
+        return result
 
 
 def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:
