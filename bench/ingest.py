@@ -55,6 +55,7 @@ from _common import (
 
 BENCH = Path(__file__).resolve().parent
 PEER = BENCH / "_reader_peer.py"
+FEEDBOT_PEER = BENCH / "_feedbot_peer.py"
 COLD_RATIO_TARGET = 3.0
 WARM_RATIO_TARGET = 3.0
 PEAK_RSS_TARGET_MB = 300.0
@@ -212,6 +213,18 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     cold_ratio = ratio(feedbot.cold_entries_per_s, best_cold and best_cold.cold_entries_per_s)
     warm_ratio = ratio(feedbot.warm_feeds_per_s, best_warm and best_warm.warm_feeds_per_s)
     reader = best_cold  # reader's start-up and RSS figures come from its best cold run
+    # The same ratios on in-process time (the ingest call alone, for both sides): start-up is a
+    # fixed cost per process (imports, opening the database) that a daemon pays once.
+    best_cold_ip = min(peers, key=lambda p: p.detail["cold_update_seconds"], default=None)
+    best_warm_ip = min(peers, key=lambda p: p.detail["warm_update_seconds"], default=None)
+    cold_ratio_ip = ratio(
+        best_cold_ip and best_cold_ip.detail["cold_update_seconds"],
+        feedbot.detail["cold_update_seconds"],
+    )
+    warm_ratio_ip = ratio(
+        best_warm_ip and best_warm_ip.detail["warm_update_seconds"],
+        feedbot.detail["warm_update_seconds"],
+    )
     targets = {
         "cold_ratio": cold_ratio is not None and cold_ratio >= COLD_RATIO_TARGET,
         "warm_ratio": warm_ratio is not None and warm_ratio >= WARM_RATIO_TARGET,
@@ -226,6 +239,13 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         print(
             f"warm ratio: {warm_ratio:.2f}× reader's best (workers={best_warm.detail['workers']}) "
             f"— target ≥ {WARM_RATIO_TARGET:g}×: {_verdict(targets['warm_ratio'])}"
+        )
+    if best_cold_ip is not None and best_warm_ip is not None:
+        print(
+            f"in-process (ingest call only): cold {feedbot.detail['cold_update_seconds']:.2f} s "
+            f"vs reader {best_cold_ip.detail['cold_update_seconds']:.2f} s = {cold_ratio_ip:.2f}×; "
+            f"warm {feedbot.detail['warm_update_seconds']:.2f} s vs reader "
+            f"{best_warm_ip.detail['warm_update_seconds']:.2f} s = {warm_ratio_ip:.2f}×"
         )
     print(
         f"feedbot peak RSS: {feedbot.peak_rss_mb:.0f} MB — target < {PEAK_RSS_TARGET_MB:g} MB: "
@@ -273,6 +293,16 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         ],
         "cold_ratio": rounded(cold_ratio, 3),
         "warm_ratio": rounded(warm_ratio, 3),
+        "cold_update_seconds": rounded(feedbot.detail["cold_update_seconds"], 3),
+        "warm_update_seconds": rounded(feedbot.detail["warm_update_seconds"], 3),
+        "reader_cold_update_seconds": rounded(
+            best_cold_ip and best_cold_ip.detail["cold_update_seconds"], 3
+        ),
+        "reader_warm_update_seconds": rounded(
+            best_warm_ip and best_warm_ip.detail["warm_update_seconds"], 3
+        ),
+        "in_process_cold_ratio": rounded(cold_ratio_ip, 3),
+        "in_process_warm_ratio": rounded(warm_ratio_ip, 3),
         "server": args.server,
         "server_processes": args.server_processes,
         "server_capacity_200_rps": rounded(capacity.get("200"), 0),
@@ -302,10 +332,11 @@ def _run_feedbot(
     config.write_text(_feedbot_config(urls, max_per_host), encoding="utf-8")
     database = folder / "feedbot.db"
     command = [sys.executable, "-m", "feedbot", "--config", str(config), "--quiet"]
+    peer = [sys.executable, str(FEEDBOT_PEER), str(config)]
 
     server.reset_counts()
-    cold = run_child([*command, "ingest"], cwd=folder, env=env, timeout=CHILD_TIMEOUT)
-    cold.check("feedbot cold ingest")
+    cold = run_child(peer, cwd=folder, env=env, timeout=CHILD_TIMEOUT)
+    cold_figures = cold.check("feedbot cold ingest").last_json()
     cold_counts = server.counts()
     stored = _feedbot_counts(database)
     _expect(f"feedbot cold: {n} feeds answered 200", cold_counts["200"] == n, cold_counts)
@@ -315,10 +346,14 @@ def _run_feedbot(
     )
 
     warm_runs = []
+    warm_update_seconds: dict[int, float] = {}
     for run in range(1, warm_repeats + 1):
         server.reset_counts()
-        warm = run_child([*command, "ingest"], cwd=folder, env=env, timeout=CHILD_TIMEOUT)
-        warm_runs.append(warm.check("feedbot warm ingest"))
+        warm = run_child(peer, cwd=folder, env=env, timeout=CHILD_TIMEOUT)
+        warm_update_seconds[id(warm)] = warm.check("feedbot warm ingest").last_json()[
+            "update_seconds"
+        ]
+        warm_runs.append(warm)
         warm_counts = server.counts()
         after = _feedbot_counts(database)
         _expect(
@@ -339,7 +374,7 @@ def _run_feedbot(
     startup = run_child([*command, "status"], cwd=folder, env=env)
     startup.check("feedbot status")
     _expect("feedbot status: no requests", sum(server.counts().values()) == 0, server.counts())
-    return SideResult(
+    side = SideResult(
         name="feedbot",
         cold=cold,
         warm_runs=tuple(warm_runs),
@@ -347,8 +382,14 @@ def _run_feedbot(
         feeds=n,
         entries=n * per_feed,
         warm_304s=warm_counts["304"],
-        detail={"max_per_host": max_per_host, "links": stored["links"]},
+        detail={
+            "max_per_host": max_per_host,
+            "links": stored["links"],
+            "cold_update_seconds": cold_figures["update_seconds"],
+        },
     )
+    side.detail["warm_update_seconds"] = warm_update_seconds[id(side.warm)]
+    return side
 
 
 def _feedbot_config(urls: list[str], max_per_host: int) -> str:
