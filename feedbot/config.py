@@ -19,7 +19,6 @@ from feedbot.errors import ConfigError
 
 CONFIG_ENV = "FEEDBOT_CONFIG"
 DATABASE_ENV = "DATABASE_URL"
-SMTP_PASSWORD_ENV = "FEEDBOT_SMTP_PASSWORD"
 DEFAULT_CONFIG_NAME = "feedbot.toml"
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

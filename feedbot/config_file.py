@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import tomlkit
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT
 
 from feedbot.config import SourceSettings, load_settings, settings_from_dict
 from feedbot.errors import ConfigError
@@ -122,7 +122,3 @@ def _replace(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def source_tables(document: tomlkit.TOMLDocument) -> Iterable[Table]:
-    return document.get("sources") or []
