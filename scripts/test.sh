@@ -5,10 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
-  echo "Installing PostgreSQL server binaries (the store tests start a throwaway cluster)…"
+# Debian packages the tests use: PostgreSQL's server binaries (a throwaway cluster for the store
+# tests) and openssl (a throwaway certificate for the HTTPS test).
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
+command -v openssl >/dev/null || missing+=(openssl)
+if ((${#missing[@]})); then
+  echo "Installing ${missing[*]}…"
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq postgresql >/dev/null
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 python=${PYTHON:-python3}
