@@ -18,8 +18,10 @@ from feedbot.config import Settings
 from feedbot.db import make_engine, upgrade
 from feedbot.errors import PublishError
 from feedbot.http import HttpClient
-from feedbot.pipeline import SourceResult
-from feedbot.records import Item, TopicRef
+from feedbot.links.canonical import UrlRules
+from feedbot.links.expand import Resolution
+from feedbot.pipeline import ResolveReport, SourceResult
+from feedbot.records import CachedResolution, Item, TopicRef
 from feedbot.store import Store
 from feedbot.tagging import Tagger
 
@@ -61,6 +63,34 @@ class App:
         async with self.http_client() as http:
             return await pipeline.ingest(self.store, http, sources, self.clock, progress)
 
+    def resolve(
+        self, progress: Callable[[Resolution], None] = lambda result: None
+    ) -> ResolveReport:
+        """Follow every shared URL not resolved yet (and failures due for a retry) to its
+        article, read its metadata, and merge links that turn out to be the same article."""
+        return asyncio.run(self._resolve(None, progress))
+
+    def resolve_urls(self, urls: list[str], refresh: bool = False) -> dict[str, CachedResolution]:
+        """Resolve these URLs through the cache (the network only for URLs never resolved, or
+        all of them with ``refresh``); returns what the cache then knows of each."""
+        ids = self.store.remember_urls(urls, self.clock())
+        if refresh:
+            due = list({rid: url for url, rid in ids.items()}.items())
+        else:
+            cached = self.store.cached_resolutions(urls)
+            due = list({ids[u]: u for u in urls if cached[u].outcome == "pending"}.items())
+        if due:
+            asyncio.run(self._resolve(due, lambda result: None))
+        return self.store.cached_resolutions(urls)
+
+    async def _resolve(
+        self, due: list[tuple[int, str]] | None, progress: Callable[[Resolution], None]
+    ) -> ResolveReport:
+        async with self.http_client() as http:
+            return await pipeline.resolve(
+                self.store, http, self.settings.links, self.clock, due, progress
+            )
+
     def tag(self, everything: bool = False) -> int:
         """Assign topics to new or changed links (every link with ``everything``)."""
         return pipeline.tag(self.store, Tagger(self.settings.topics), everything)
@@ -68,8 +98,10 @@ class App:
     def fetch(
         self, progress: Callable[[SourceResult], None] = lambda result: None
     ) -> list[SourceResult]:
-        """The whole pipeline for what is new: ingest, then tag."""
+        """The whole pipeline for what is new: ingest, resolve links, then tag."""
         results = self.ingest(progress)
+        if self.settings.links.resolve:
+            self.resolve()
         self.tag()
         return results
 
@@ -135,7 +167,7 @@ def open_app(
     """Open (and migrate) the database and sync the configured topics and sources into it."""
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)
-    store = Store(engine)
+    store = Store(engine, UrlRules(tuple(settings.links.tracking_parameters)))
     store.sync_topics(settings.topics)
     store.sync_sources(settings.sources, clock())
     return App(settings=settings, store=store, clock=clock, transport=transport)

@@ -189,12 +189,50 @@ def sources_export_opml(ctx: Context, out: Path | None) -> None:
 @cli.command()
 @pass_context
 def fetch(ctx: Context) -> None:
-    """Run the pipeline for what is new: ingest every source, then tag."""
+    """Run the pipeline for what is new: ingest every source, resolve links, then tag."""
     with _progress(ctx, len(ctx.app.store.active_sources())) as progress:
         results = ctx.app.ingest(progress)
-    tagged = ctx.app.tag()
     _report_ingest(ctx, results)
+    if ctx.settings.links.resolve:
+        _report_resolve(ctx, ctx.app.resolve())
+    tagged = ctx.app.tag()
     ctx.say(f"Tagged {tagged} new or changed items.")
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("--refresh", is_flag=True, help="Resolve the URLs again even if cached.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per URL.")
+@pass_context
+def resolve(ctx: Context, urls: tuple[str, ...], refresh: bool, as_json: bool) -> None:
+    """Stage: follow shared links to their articles and read them.
+
+    Without URLs, resolves every link not resolved yet (and failures due for a retry). With
+    URLs, shows where each leads: the redirect chain, the canonical URL and the title."""
+    if not urls:
+        _report_resolve(ctx, ctx.app.resolve())
+        return
+    import json
+
+    bad = [url for url in urls if not url.lower().startswith(("http://", "https://"))]
+    if bad:
+        raise click.UsageError(f"not an http(s) URL: {bad[0]}")
+    found = ctx.app.resolve_urls(list(urls), refresh=refresh)
+    for url in urls:
+        known = found[url]
+        if as_json:
+            record = {"url": url, "outcome": known.outcome, "canonical_url": known.link_url,
+                      "final_url": known.final_url, "title": known.title, "error": known.error,
+                      "chain": [list(hop) for hop in known.chain]}  # fmt: skip
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        click.echo(f"{url}\n  {known.outcome}: {known.link_url}")
+        for hop_url, status, via in known.chain:
+            click.echo(f"    {status or '---'} {via:<8} {hop_url}")
+        if known.title:
+            click.echo(f"  title: {known.title}")
+        if known.error:
+            click.echo(f"  error: {known.error}")
 
 
 @cli.command()
@@ -335,6 +373,12 @@ def _report_ingest(ctx: Context, results: list[Any]) -> None:
         for result in results:
             for warning in result.warnings:
                 click.echo(f"  warning: {result.name}: {warning}", err=True)
+
+
+def _report_resolve(ctx: Context, report: Any) -> None:
+    ctx.say(f"Resolved {report.resolved} links ({report.failed} failed, retried later).")
+    if report.completed_partials:
+        ctx.say(f"Completed {report.completed_partials} truncated links.")
 
 
 def _write_output(out: Path | None, data: bytes) -> None:

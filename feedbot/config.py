@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from feedbot.errors import ConfigError
+from feedbot.links.canonical import DEFAULT_TRACKING_PARAMETERS
 
 CONFIG_ENV = "FEEDBOT_CONFIG"
 DATABASE_ENV = "DATABASE_URL"
@@ -44,13 +45,42 @@ class HttpSettings(_Model):
         60.0, ge=0, description="Longest Retry-After honoured within one run; longer is a failure."
     )
     max_redirects: int = Field(10, ge=0, le=30, description="Redirects followed per request.")
+    min_host_interval_seconds: float = Field(
+        0.1, ge=0, description="Least time between the starts of two requests to one host."
+    )
     allow_private_networks: bool = Field(
         False,
         description="Allow loopback, private and link-local targets (off: refused as unsafe).",
     )
+    contact_url: str = Field(
+        "https://github.com/feedbot/feedbot",
+        description="Where site owners can reach whoever runs this feedbot (in the User-Agent).",
+    )
     user_agent: str = Field(
-        "feedbot/{version} (+https://github.com/feedbot/feedbot)",
-        description="User-Agent header; {version} is replaced by feedbot's version.",
+        "feedbot/{version} (+{contact})",
+        description="User-Agent header; {version} and {contact} (contact_url) are filled in.",
+    )
+
+
+class LinkSettings(_Model):
+    """How shared links are followed, canonicalized and read."""
+
+    resolve: bool = Field(
+        True, description="Follow every link to its article and read the page's metadata."
+    )
+    max_hops: int = Field(10, ge=1, le=30, description="Redirect hops followed per link.")
+    page_bytes: int = Field(
+        512 * 1024, ge=4096, description="Most of an article page read for its metadata."
+    )
+    tracking_parameters: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TRACKING_PARAMETERS),
+        description="Query parameters removed from URLs; a trailing * makes a prefix (utm_*).",
+    )
+    retry_hours: float = Field(
+        1.0, gt=0, description="Wait before retrying a link that failed; doubles each time."
+    )
+    max_attempts: int = Field(
+        6, ge=1, description="Tries before a failing link is left as it is (shown unresolved)."
     )
 
 
@@ -122,6 +152,7 @@ class Settings(_Model):
         None, description="Folder of templates that override feedbot's own, by file name."
     )
     http: HttpSettings = Field(default_factory=HttpSettings, description="The [http] table.")
+    links: LinkSettings = Field(default_factory=LinkSettings, description="The [links] table.")
     digest: DigestSettings = Field(
         default_factory=DigestSettings, description="The [digest] table."
     )
@@ -200,7 +231,8 @@ class Settings(_Model):
     def user_agent(self) -> str:
         from feedbot import __version__
 
-        return self.http.user_agent.replace("{version}", __version__)
+        agent = self.http.user_agent.replace("{version}", __version__)
+        return agent.replace("{contact}", self.http.contact_url)
 
 
 DEFAULT_TOPICS: tuple[TopicSettings, ...] = (

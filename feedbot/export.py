@@ -12,11 +12,14 @@ from feedbot.records import Item
 
 FIELDS = (
     "title", "url", "canonical_url", "reached_by", "sources", "shared_by", "mentions", "topics",
-    "date", "first_seen_at", "summary",
+    "date", "first_seen_at", "summary", "site_name", "author", "published_at", "language",
+    "image_url",
 )  # fmt: skip
 
 
 def item_record(item: Item) -> dict[str, Any]:
+    """One article: its canonical URL, the URLs it was shared as, the distinct sources that
+    shared it (``shared_by`` counts them) and every post that did (``mentions``)."""
     return {
         "title": item.title,
         "url": item.url,
@@ -24,11 +27,25 @@ def item_record(item: Item) -> dict[str, Any]:
         "reached_by": list(item.reached_by),
         "sources": [source.name for source in item.sources],
         "shared_by": item.shared_by,
-        "mentions": item.mention_count,
+        "mentions": [
+            {
+                "source": mention.source.name,
+                "title": mention.title,
+                "url": mention.url,
+                "shared_url": mention.shared_url,
+                "date": mention.date.isoformat(),
+            }
+            for mention in item.mentions
+        ],
         "topics": [topic.id for topic in item.topics],
         "date": item.date.isoformat(),
         "first_seen_at": item.first_seen_at.isoformat(),
         "summary": item.summary_text,
+        "site_name": item.site_name,
+        "author": item.author,
+        "published_at": item.published_at.isoformat() if item.published_at else None,
+        "language": item.language,
+        "image_url": item.image_url,
     }
 
 
@@ -44,5 +61,8 @@ def to_csv(items: Sequence[Item]) -> str:
         record = item_record(item)
         for key in ("reached_by", "sources", "topics"):
             record[key] = "; ".join(record[key])
+        record["mentions"] = "; ".join(
+            f"{m['source']}: {m['url'] or m['shared_url']}" for m in record["mentions"]
+        )
         writer.writerow(record)
     return buffer.getvalue()

@@ -8,10 +8,12 @@ delay, fail or misbehave per route.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 import hashlib
 import mimetypes
+import ssl
 import threading
 import time
 from collections import Counter
@@ -22,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
+
+from feedbot.transport import LeanTransport, Origin, _Connection
 
 FEED_TYPES = {
     ".xml": "application/xml; charset=utf-8",
@@ -47,6 +51,7 @@ class Route:
     gzip: bool = True
     # None: the true Content-Length; a number: lie about it; -1: none, the body ends at close.
     declared_length: int | None = None
+    head_status: int | None = None  # answer HEAD with this status instead (405: "use GET")
 
     @property
     def etag(self) -> str:
@@ -54,7 +59,11 @@ class Route:
 
 
 class FixtureServer:
-    """``with FixtureServer(routes) as server: server.url('/feed.xml')``."""
+    """``with FixtureServer(routes) as server: server.url('/feed.xml')``.
+
+    A route key is a path (``/feed.xml``, any host) or a host and a path (``t.co/abc``): with
+    :class:`LoopbackTransport` every host's requests arrive here, so one server plays many sites.
+    """
 
     def __init__(self, routes: Mapping[str, Route] | None = None, port: int = 0) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
@@ -70,6 +79,10 @@ class FixtureServer:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     def url(self, path: str) -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)
@@ -146,13 +159,18 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, send_body: bool) -> None:
             path = urlsplit(self.path).path
             headers = {k.lower(): v for k, v in self.headers.items()}
-            server._record(path, headers, int(self.client_address[1]))
-            route = server.routes.get(path)
+            host = headers.get("host", "").rsplit(":", 1)[0].lower()
+            key = host + path if host + path in server.routes else path
+            server._record(key, headers, int(self.client_address[1]))
+            route = server.routes.get(key)
             if route is None:
                 self._send(404, b"not found\n", "text/plain", {}, send_body)
                 return
             if route.delay:
                 time.sleep(route.delay)
+            if not send_body and route.head_status is not None:
+                self._send(route.head_status, b"", "text/plain", {}, False)
+                return
             headers = dict(route.headers)
             if route.status == 200 and route.conditional:
                 headers.setdefault("ETag", route.etag)
@@ -205,3 +223,17 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(body)
 
     return Handler
+
+
+class LoopbackTransport(LeanTransport):
+    """Sends every request, whatever its host and scheme, to a :class:`FixtureServer` over
+    plain HTTP on loopback, keeping the URL and ``Host`` header: the demo and the tests play the
+    real web's sites (``t.co``, ``example.com``…) with one local server."""
+
+    def __init__(self, server: FixtureServer) -> None:
+        super().__init__(ssl.create_default_context(), connect_timeout=5.0)
+        self._server = server
+
+    async def _connect(self, origin: Origin, address: str | None = None) -> _Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self._server.port)
+        return _Connection(origin, reader, writer)

@@ -25,7 +25,7 @@ import httpx
 
 from feedbot.config import HttpSettings
 from feedbot.errors import BlockedAddressError, FetchError, ResponseTooLargeError
-from feedbot.transport import LeanTransport
+from feedbot.transport import CONNECT_TO, LeanTransport
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -34,12 +34,14 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 @dataclass(frozen=True)
 class Response:
-    """A fully read response."""
+    """A read response: the whole body, or its beginning when the caller asked to stop early
+    (``complete`` is then False)."""
 
     status: int
     url: str
     headers: httpx.Headers
     content: bytes
+    complete: bool = True
 
     @property
     def content_type(self) -> str:
@@ -76,6 +78,7 @@ class HttpClient:
         self._resolver = resolver
         self._sleep = sleep
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._next_start: dict[str, float] = {}
         self._in_flight = asyncio.Semaphore(settings.max_connections)
         # Behind a proxy we never see the target's address; only literal IPs can be checked.
         self._behind_proxy = transport is None and any(
@@ -117,8 +120,24 @@ class HttpClient:
         await self._client.aclose()
 
     async def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
-        """GET ``url`` under the policy. Returns any final status below 500 except 429 (the
-        caller decides what a 304 or 404 means); raises :class:`FetchError` otherwise."""
+        """GET ``url`` under the policy, following redirects. Returns any final status below 500
+        except 429 (the caller decides what a 304 or 404 means); raises :class:`FetchError`
+        otherwise."""
+        return await self.request("GET", url, headers=headers)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
+        read_limit: int | None = None,
+        stop: Callable[[bytes], bool] | None = None,
+    ) -> Response:
+        """One request under the policy. Without ``follow_redirects`` a 3xx is returned as is.
+        ``read_limit`` and ``stop`` end the body early (``complete=False``) instead of failing:
+        after ``read_limit`` bytes, or once ``stop(body so far)`` is true."""
         try:
             host = httpx.URL(url).host
         except httpx.InvalidURL as e:
@@ -128,7 +147,10 @@ class HttpClient:
         while True:
             try:
                 async with slot, self._in_flight:
-                    response = await self._get_once(url, headers)
+                    await self._pace(host)
+                    response = await self._send_once(
+                        method, url, headers, follow_redirects, read_limit, stop
+                    )
             except (httpx.TimeoutException, TimeoutError) as e:
                 failure: FetchError = FetchError(
                     f"timed out after {self.settings.timeout_seconds:g}s"
@@ -158,30 +180,61 @@ class HttpClient:
             attempt += 1
             await self._sleep(delay)
 
-    async def _get_once(self, url: str, headers: Mapping[str, str] | None) -> Response:
+    async def _pace(self, host: str) -> None:
+        """Keep ``min_host_interval_seconds`` between the starts of requests to one host."""
+        interval = self.settings.min_host_interval_seconds
+        if interval <= 0:
+            return
+        now = asyncio.get_running_loop().time()
+        start = max(now, self._next_start.get(host, now))
+        self._next_start[host] = start + interval
+        if start > now:
+            await self._sleep(start - now)
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        follow_redirects: bool,
+        read_limit: int | None,
+        stop: Callable[[bytes], bool] | None,
+    ) -> Response:
         cap = self.settings.max_response_bytes
         async with asyncio.timeout(self.settings.timeout_seconds):
             try:
-                async with self._client.stream("GET", url, headers=headers) as response:
+                async with self._client.stream(
+                    method, url, headers=headers, follow_redirects=follow_redirects
+                ) as response:
                     declared = response.headers.get("content-length")
-                    if declared and declared.isdigit() and int(declared) > cap:
+                    too_large = declared and declared.isdigit() and int(declared) > cap
+                    if too_large and read_limit is None:
                         raise ResponseTooLargeError(
                             f"response too large: {int(declared):,} bytes (limit {cap:,})"
                         )
                     chunks: list[bytes] = []
                     size = 0
+                    complete = True
                     async for chunk in response.aiter_bytes():
                         size += len(chunk)
+                        chunks.append(chunk)
+                        if read_limit is not None and size >= read_limit:
+                            complete = False
+                            break
                         if size > cap:
                             raise ResponseTooLargeError(
                                 f"response too large: more than {cap:,} bytes"
                             )
-                        chunks.append(chunk)
+                        if stop is not None and stop(b"".join(chunks)):
+                            complete = False
+                            break
+                    content = b"".join(chunks)
                     return Response(
                         status=response.status_code,
                         url=str(response.url),
                         headers=response.headers,
-                        content=b"".join(chunks),
+                        content=content[:read_limit] if read_limit is not None else content,
+                        complete=complete,
                     )
             except httpx.TooManyRedirects as e:
                 raise FetchError(
@@ -211,6 +264,9 @@ class HttpClient:
                     f"refused to connect to {host} ({address}): not a public address "
                     "(set allow_private_networks = true in [http] to allow)"
                 )
+        # Connect to the address just vetted, not to a second lookup that could answer
+        # differently (DNS rebinding).
+        request.extensions[CONNECT_TO] = addresses[0]
 
     def _backoff(self, attempt: int) -> float:
         base: float = self.settings.backoff_seconds * (2**attempt)

@@ -2,11 +2,16 @@
 ``migrations/``; a test checks these models and the migrations agree.
 
     sources ─< entries ─< mentions >─ links ─< link_topics >─ topics
+       │          │          └──< url_resolutions >┘
+       │          └─< partial_links
        └─< fetch_log                digests
 
 * ``entries``  — one row per post/entry of a source, keyed by (source, guid).
-* ``links``    — one row per distinct article URL; what the site, feeds and digest show.
-* ``mentions`` — which entry shared which link.
+* ``links``    — one row per canonical article URL; what the site, feeds and digest show.
+* ``mentions`` — which entry shared which link, under which URL, through which resolution.
+* ``url_resolutions`` — the cache of where each shared URL leads (redirect chain, outcome,
+  retries); several URLs (short, utm-tagged, AMP, mobile) resolve to one link.
+* ``partial_links`` — display URLs cut short with "…", kept until a known link completes them.
 """
 
 from __future__ import annotations
@@ -89,6 +94,37 @@ class Link(SQLModel, table=True):
     title: str | None = Field(default=None, sa_type=Text)
     first_seen_at: datetime | None = _utc()
     needs_tagging: bool = Field(default=True, index=True)
+    # What the article's page says about itself (OpenGraph, Twitter cards, JSON-LD, citation_*).
+    description: str | None = Field(default=None, sa_type=Text)
+    site_name: str | None = Field(default=None, sa_type=Text)
+    author: str | None = Field(default=None, sa_type=Text)
+    published_at: datetime | None = _utc()
+    language: str | None = Field(default=None, sa_type=Text)
+    image_url: str | None = Field(default=None, sa_type=Text)
+    citation: dict[str, list[str]] | None = Field(default=None, sa_type=JSON)
+    content_type: str | None = Field(default=None, sa_type=Text)
+    read_at: datetime | None = _utc()
+
+
+class UrlResolution(SQLModel, table=True):
+    """Where one shared URL (in its offline canonical form) leads. ``outcome`` is ``pending``
+    until tried, then ``ok`` (an HTML page), ``not_html`` (a PDF, an image…), or a failure:
+    ``dead`` (4xx), ``loop``, ``too_many_hops``, ``blocked`` (a private address) or ``error``;
+    failures are retried at ``retry_at`` until ``attempts`` reaches the configured maximum."""
+
+    __tablename__ = "url_resolutions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=Text, sa_column_kwargs={"unique": True})
+    link_id: int = Field(foreign_key="links.id", index=True)
+    outcome: str = Field(default="pending", index=True)
+    final_url: str | None = Field(default=None, sa_type=Text)
+    chain: list[list[Any]] = Field(default_factory=list, sa_type=JSON)
+    http_status: int | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    attempts: int = 0
+    resolved_at: datetime | None = _utc()
+    retry_at: datetime | None = _utc()
 
 
 class Mention(SQLModel, table=True):
@@ -99,6 +135,22 @@ class Mention(SQLModel, table=True):
     entry_id: int = Field(foreign_key="entries.id", index=True)
     link_id: int = Field(foreign_key="links.id", index=True)
     url: str = Field(sa_type=Text)
+    resolution_id: int | None = Field(default=None, foreign_key="url_resolutions.id", index=True)
+
+
+class PartialLink(SQLModel, table=True):
+    """A display URL cut short ("chalkbeat.org/2026/02/17/tea…"): never published as a link;
+    ``link_id`` is set once a known link of the same host completes its prefix."""
+
+    __tablename__ = "partial_links"
+    __table_args__ = (UniqueConstraint("entry_id", "text", name="uq_partial_links_entry_text"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="entries.id", index=True)
+    text: str = Field(sa_type=Text)
+    host: str = Field(sa_type=Text, index=True)
+    prefix: str = Field(sa_type=Text)
+    link_id: int | None = Field(default=None, foreign_key="links.id")
 
 
 class Topic(SQLModel, table=True):
@@ -150,7 +202,9 @@ __all__ = [
     "Link",
     "LinkTopic",
     "Mention",
+    "PartialLink",
     "Source",
     "Topic",
     "UTCDateTime",
+    "UrlResolution",
 ]

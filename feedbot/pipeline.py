@@ -1,7 +1,10 @@
-"""The stages of a run, in order: ingest → store → tag. (Publishing is :mod:`feedbot.publish`.)
+"""The stages of a run, in order: ingest → resolve → tag. (Publishing is :mod:`feedbot.publish`.)
 
-    for each due source, concurrently:   fetch (HttpClient) → parse (sources/*) ─┐
-    one writer, in batches of arrivals:  store.save_fetches (one transaction a batch) ◄┘
+    for each due source, concurrently:   fetch (HttpClient) → parse (sources/*) → shared links ─┐
+    one writer, in batches of arrivals:  store.save_fetches (one transaction a batch) ◄───────────┘
+    for each URL not resolved yet:       expand (links/expand) → canonical + metadata ─┐
+    one writer, in batches of arrivals:  store.save_resolutions (merges into links) ◄──┘
+                                         store.complete_partial_links
     then:                                tag the links that are new or changed
 
 A failing source is recorded and the run goes on. A database failure stops the run; every source
@@ -15,9 +18,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
+from feedbot.config import LinkSettings
 from feedbot.errors import FeedbotError
 from feedbot.http import HttpClient
+from feedbot.links.expand import Expander, Resolution
 from feedbot.records import FetchReport
 from feedbot.sources import SourceState, registry
 from feedbot.store import Store
@@ -29,6 +35,7 @@ WRITE_BATCH = 200  # results written in one transaction at most
 WRITE_WINDOW = 0.05  # seconds a batch waits for more results
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,56 @@ async def ingest(
     return results
 
 
-async def _next_batch(arrivals: asyncio.Queue[FetchReport], outstanding: int) -> list[FetchReport]:
+@dataclass(frozen=True)
+class ResolveReport:
+    resolved: int  # URLs that reached an article (or a PDF, an image…)
+    failed: int  # URLs whose chain broke; retried later
+    completed_partials: int  # truncated display URLs completed by a known link
+
+
+async def resolve(
+    store: Store,
+    http: HttpClient,
+    settings: LinkSettings,
+    clock: Clock,
+    due: Sequence[tuple[int, str]] | None = None,
+    progress: Callable[[Resolution], None] = lambda result: None,
+) -> ResolveReport:
+    """Resolve every shared URL that is new or due for a retry (or just ``due``), storing the
+    results in batches as they arrive; then complete truncated URLs from the links now known."""
+    if due is None:
+        due = store.resolutions_due(clock(), settings.max_attempts)
+    expander = Expander(http, settings, store.rules)
+    arrivals: asyncio.Queue[tuple[int, Resolution]] = asyncio.Queue()
+
+    async def one(resolution_id: int, url: str) -> None:
+        try:
+            result = await expander.resolve(url)
+        except Exception as e:  # a bug or a library surprise: recorded, never fatal to the run
+            log.exception("unexpected error resolving %s", url)
+            result = expander.broken(url, f"unexpected error: {type(e).__name__}: {e}")
+        await arrivals.put((resolution_id, result))
+
+    tasks = [asyncio.create_task(one(rid, url)) for rid, url in due]
+    resolved = failed = 0
+    try:
+        while resolved + failed < len(tasks):
+            batch = await _next_batch(arrivals, len(tasks) - resolved - failed)
+            store.save_resolutions(batch, clock(), settings.retry_hours, settings.max_attempts)
+            for _, result in batch:
+                if result.succeeded:
+                    resolved += 1
+                else:
+                    failed += 1
+                progress(result)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return ResolveReport(resolved, failed, store.complete_partial_links())
+
+
+async def _next_batch(arrivals: asyncio.Queue[T], outstanding: int) -> list[T]:
     """The next arrival and whatever else arrives within ``WRITE_WINDOW`` seconds."""
     batch = [await arrivals.get()]
     deadline = asyncio.get_running_loop().time() + WRITE_WINDOW

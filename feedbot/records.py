@@ -22,6 +22,17 @@ class TopicRef:
 
 
 @dataclass(frozen=True)
+class MentionRef:
+    """One post or entry that shared an item."""
+
+    source: SourceRef
+    title: str
+    url: str | None  # the post's own permalink, when it has one
+    shared_url: str  # the URL it shared, as written
+    date: datetime
+
+
+@dataclass(frozen=True)
 class Item:
     """One article as published: a link with everything known about it."""
 
@@ -36,6 +47,13 @@ class Item:
     topics: tuple[TopicRef, ...]
     reached_by: tuple[str, ...]
     mention_count: int
+    mentions: tuple[MentionRef, ...] = ()
+    description: str | None = None  # what the article's page says about itself
+    site_name: str | None = None
+    author: str | None = None
+    image_url: str | None = None
+    language: str | None = None
+    published_at: datetime | None = None  # the article's own date, when its page gives one
 
     @property
     def shared_by(self) -> int:
@@ -45,6 +63,18 @@ class Item:
     def anchor(self) -> str:
         """A stable HTML id, the same in every build and every database."""
         return "item-" + hashlib.sha1(self.url.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class CachedResolution:
+    """What the resolution cache knows of one shared URL."""
+
+    outcome: str  # "pending", or an outcome of feedbot.links.expand
+    link_url: str  # the canonical URL of the link it belongs to
+    final_url: str | None
+    title: str | None
+    error: str | None
+    chain: tuple[tuple[object, ...], ...]  # (url, status, via) per hop
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ re-run stores nothing twice. Works the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 from collections import defaultdict
@@ -20,6 +21,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -30,9 +32,30 @@ from sqlmodel import SQLModel
 from feedbot.config import SourceSettings, TopicSettings
 from feedbot.db import db_error
 from feedbot.errors import StoreError
-from feedbot.links.canonical import canonical_url
-from feedbot.models import Digest, Entry, FetchLog, Link, LinkTopic, Mention, Source, Topic
-from feedbot.records import FetchReport, Item, SaveResult, SourceRef, SourceStatus, TopicRef
+from feedbot.links.canonical import DEFAULT_RULES, UrlRules, canonical_url
+from feedbot.links.expand import SUCCESS, Resolution
+from feedbot.models import (
+    Digest,
+    Entry,
+    FetchLog,
+    Link,
+    LinkTopic,
+    Mention,
+    PartialLink,
+    Source,
+    Topic,
+    UrlResolution,
+)
+from feedbot.records import (
+    CachedResolution,
+    FetchReport,
+    Item,
+    MentionRef,
+    SaveResult,
+    SourceRef,
+    SourceStatus,
+    TopicRef,
+)
 from feedbot.sanitize import excerpt, html_to_text
 from feedbot.sources import FetchedEntry, FetchOutcome, SourceState
 
@@ -45,6 +68,8 @@ topics_t = _tables[Topic.__tablename__]
 link_topics_t = _tables[LinkTopic.__tablename__]
 digests_t = _tables[Digest.__tablename__]
 fetch_log_t = _tables[FetchLog.__tablename__]
+resolutions_t = _tables[UrlResolution.__tablename__]
+partial_links_t = _tables[PartialLink.__tablename__]
 
 _CHUNK = 500
 
@@ -72,8 +97,13 @@ def entry_hash(entry: FetchedEntry) -> str:
 class Store:
     """feedbot's database: sources, entries, links, mentions, topics, digests."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, rules: UrlRules = DEFAULT_RULES) -> None:
         self.engine = engine
+        self.rules = rules
+
+    def url_key(self, url: str) -> str:
+        """The offline canonical form of a shared URL: the key of its resolution."""
+        return canonical_url(url, self.rules)
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -285,29 +315,89 @@ class Store:
         now: datetime,
         replace: bool,
     ) -> None:
-        """Point each entry at the link of its (canonical) URL, creating links as needed."""
-        wanted: dict[int, tuple[str, str]] = {}
+        """Point each entry at the links it shares, through the resolution of each URL (made
+        on first sight, so a URL seen before reuses what its resolution found)."""
+        wanted: dict[int, dict[str, str]] = {}  # entry id → {url key: url as shared}
+        partial_rows: list[dict[str, Any]] = []
         for entry_id, entry in entries:
-            if entry.url:
-                wanted[entry_id] = (canonical_url(entry.url), entry.url)
-        if not wanted:
-            return
-        link_ids = self._ensure_links(conn, {key for key, _ in wanted.values()}, now)
-        rows = [
-            {"entry_id": entry_id, "link_id": link_ids[key], "url": seen_url}
-            for entry_id, (key, seen_url) in wanted.items()
+            shared: dict[str, str] = {}
+            for url in entry.links:
+                shared.setdefault(self.url_key(url), url)
+            wanted[entry_id] = shared
+            partial_rows.extend(
+                {"entry_id": entry_id, "text": p.text, "host": p.host, "prefix": p.prefix}
+                for p in entry.partial_links
+            )
+        keys = {key for shared in wanted.values() for key in shared}
+        resolved = self._ensure_resolutions(conn, keys, now) if keys else {}
+        rows: list[dict[str, Any]] = [
+            {
+                "entry_id": entry_id,
+                "link_id": resolved[key][1],
+                "url": url,
+                "resolution_id": resolved[key][0],
+            }
+            for entry_id, shared in wanted.items()
+            for key, url in shared.items()
         ]
         if replace:
-            for entry_id, (key, _) in wanted.items():
+            for entry_id, shared in wanted.items():
+                keep = [resolved[key][1] for key in shared]
                 conn.execute(
                     delete(mentions_t).where(
-                        mentions_t.c.entry_id == entry_id, mentions_t.c.link_id != link_ids[key]
+                        mentions_t.c.entry_id == entry_id, mentions_t.c.link_id.not_in(keep)
                     )
                 )
-        conn.execute(_insert_ignore(conn, mentions_t, ["entry_id", "link_id"]), rows)
-        touched = sorted(set(link_ids.values()))
-        for chunk in _chunks(touched):
-            conn.execute(update(links_t).where(links_t.c.id.in_(chunk)).values(needs_tagging=True))
+        if rows:
+            conn.execute(_insert_ignore(conn, mentions_t, ["entry_id", "link_id"]), rows)
+            touched = sorted({row["link_id"] for row in rows})
+            for chunk in _chunks(touched):
+                conn.execute(
+                    update(links_t).where(links_t.c.id.in_(chunk)).values(needs_tagging=True)
+                )
+        if partial_rows:
+            conn.execute(_insert_ignore(conn, partial_links_t, ["entry_id", "text"]), partial_rows)
+
+    def _ensure_resolutions(
+        self, conn: Connection, keys: set[str], now: datetime
+    ) -> dict[str, tuple[int, int]]:
+        """URL key → (resolution id, link id), creating pending resolutions (and provisional
+        links under the key itself) for keys never seen."""
+        found = self._resolutions_by_key(conn, keys)
+        missing = keys - found.keys()
+        if missing:
+            link_ids = self._ensure_links(conn, missing, now)
+            read = self._read_links(conn, [link_ids[key] for key in missing])
+            rows = []
+            for key in sorted(missing):
+                row = {"url": key, "link_id": link_ids[key], "chain": [], "attempts": 0,
+                       "outcome": "pending", "final_url": None, "resolved_at": None}  # fmt: skip
+                if link_ids[key] in read:  # the article itself, already read under this URL
+                    row |= {"outcome": "ok", "final_url": key, "resolved_at": now}
+                rows.append(row)
+            conn.execute(_insert_ignore(conn, resolutions_t, ["url"]), rows)
+            found |= self._resolutions_by_key(conn, missing)
+        return found
+
+    def _resolutions_by_key(
+        self, conn: Connection, keys: Iterable[str]
+    ) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+        for chunk in _chunks(sorted(keys)):
+            query = select(resolutions_t.c.id, resolutions_t.c.url, resolutions_t.c.link_id)
+            for row in conn.execute(query.where(resolutions_t.c.url.in_(chunk))):
+                found[row.url] = (row.id, row.link_id)
+        return found
+
+    def _read_links(self, conn: Connection, link_ids: Sequence[int]) -> set[int]:
+        """Those of ``link_ids`` whose page has been read."""
+        read: set[int] = set()
+        for chunk in _chunks(sorted(set(link_ids))):
+            query = select(links_t.c.id).where(
+                links_t.c.id.in_(chunk), links_t.c.read_at.is_not(None)
+            )
+            read.update(conn.execute(query).scalars())
+        return read
 
     def _ensure_links(self, conn: Connection, keys: set[str], now: datetime) -> dict[str, int]:
         urls = sorted(keys)
@@ -339,6 +429,204 @@ class Store:
                 )
         return ids
 
+    # -- link resolution -------------------------------------------------------------------
+
+    def resolutions_due(self, now: datetime, max_attempts: int) -> list[tuple[int, str]]:
+        """(resolution id, URL) of URLs never resolved, and of failures whose retry is due."""
+        failed = resolutions_t.c.outcome.not_in([*SUCCESS, "pending"])
+        query = (
+            select(resolutions_t.c.id, resolutions_t.c.url)
+            .where(
+                (resolutions_t.c.outcome == "pending")
+                | (
+                    failed
+                    & (resolutions_t.c.retry_at <= now)
+                    & (resolutions_t.c.attempts < max_attempts)
+                )
+            )
+            .order_by(resolutions_t.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [(row.id, row.url) for row in conn.execute(query)]
+
+    def cached_resolutions(self, urls: Iterable[str]) -> dict[str, CachedResolution]:
+        """What the cache knows of these shared URLs (by their key), resolved or not."""
+        keys = {url: self.url_key(url) for url in urls}
+        found: dict[str, CachedResolution] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(keys.values()))):
+                query = (
+                    select(
+                        resolutions_t.c.url,
+                        resolutions_t.c.outcome,
+                        resolutions_t.c.final_url,
+                        resolutions_t.c.error,
+                        resolutions_t.c.chain,
+                        links_t.c.url.label("link_url"),
+                        links_t.c.title,
+                    )
+                    .join(links_t, links_t.c.id == resolutions_t.c.link_id)
+                    .where(resolutions_t.c.url.in_(chunk))
+                )
+                for row in conn.execute(query):
+                    found[row.url] = CachedResolution(
+                        row.outcome, row.link_url, row.final_url, row.title, row.error,
+                        tuple(tuple(hop) for hop in row.chain or ()),
+                    )  # fmt: skip
+        return {url: found[key] for url, key in keys.items() if key in found}
+
+    def remember_urls(self, urls: Iterable[str], now: datetime) -> dict[str, int]:
+        """Make sure each URL has a resolution (pending if new): URL → resolution id."""
+        keys = {url: self.url_key(url) for url in urls}
+        with self._begin() as conn:
+            found = self._ensure_resolutions(conn, set(keys.values()), now)
+        return {url: found[key][0] for url, key in keys.items()}
+
+    def save_resolutions(
+        self,
+        results: Sequence[tuple[int, Resolution]],
+        now: datetime,
+        retry_hours: float,
+        max_attempts: int,
+    ) -> None:
+        """Store where each URL led, in one transaction: the resolution, the article's metadata,
+        and the merge of its mentions into the link of its canonical URL."""
+        if not results:
+            return
+        with self._begin() as conn:
+            targets = self._ensure_links(conn, {r.canonical_url for _, r in results}, now)
+            previous = {
+                row.id: row
+                for chunk in _chunks([rid for rid, _ in results])
+                for row in conn.execute(
+                    select(
+                        resolutions_t.c.id, resolutions_t.c.link_id, resolutions_t.c.attempts
+                    ).where(resolutions_t.c.id.in_(chunk))
+                )
+            }
+            for resolution_id, result in results:
+                before = previous[resolution_id]
+                target = targets[result.canonical_url]
+                attempts = before.attempts + 1
+                retry = None
+                if not result.succeeded and attempts < max_attempts:
+                    retry = now + timedelta(hours=retry_hours * 2 ** (attempts - 1))
+                conn.execute(
+                    update(resolutions_t)
+                    .where(resolutions_t.c.id == resolution_id)
+                    .values(
+                        outcome=result.outcome,
+                        final_url=result.final_url,
+                        chain=[[hop.url, hop.status, hop.via] for hop in result.chain],
+                        http_status=result.http_status,
+                        error=result.error,
+                        attempts=attempts,
+                        resolved_at=now,
+                        retry_at=retry,
+                        link_id=target,
+                    )
+                )
+                if result.succeeded:
+                    conn.execute(
+                        update(links_t)
+                        .where(links_t.c.id == target)
+                        .values(**_metadata_values(result), read_at=now, needs_tagging=True)
+                    )
+                if target != before.link_id:
+                    self._move_mentions(conn, resolution_id, before.link_id, target)
+
+    def _move_mentions(self, conn: Connection, resolution_id: int, old: int, new: int) -> None:
+        """Re-point the mentions made through one resolution from link ``old`` to ``new``, and
+        drop ``old`` once nothing refers to it."""
+        already = select(mentions_t.c.entry_id).where(mentions_t.c.link_id == new)
+        conn.execute(
+            delete(mentions_t).where(
+                mentions_t.c.resolution_id == resolution_id, mentions_t.c.entry_id.in_(already)
+            )
+        )
+        conn.execute(
+            update(mentions_t)
+            .where(mentions_t.c.resolution_id == resolution_id)
+            .values(link_id=new)
+        )
+        old_seen = conn.execute(
+            select(links_t.c.first_seen_at).where(links_t.c.id == old)
+        ).scalar_one_or_none()
+        if old_seen is not None:
+            conn.execute(
+                update(links_t)
+                .where(links_t.c.id == new)
+                .where(links_t.c.first_seen_at.is_(None) | (links_t.c.first_seen_at > old_seen))
+                .values(first_seen_at=old_seen)
+            )
+        conn.execute(update(links_t).where(links_t.c.id == new).values(needs_tagging=True))
+        referenced = (
+            conn.execute(
+                select(func.count()).select_from(mentions_t).where(mentions_t.c.link_id == old)
+            ).scalar_one()
+            + conn.execute(
+                select(func.count())
+                .select_from(resolutions_t)
+                .where(resolutions_t.c.link_id == old)
+            ).scalar_one()
+        )
+        if not referenced:
+            conn.execute(
+                update(partial_links_t).where(partial_links_t.c.link_id == old).values(link_id=new)
+            )
+            conn.execute(delete(link_topics_t).where(link_topics_t.c.link_id == old))
+            conn.execute(delete(links_t).where(links_t.c.id == old))
+
+    def complete_partial_links(self) -> int:
+        """Complete truncated display URLs whose prefix matches exactly one known link of the
+        same host; each completion becomes a mention of that link. Returns how many."""
+        completed = 0
+        with self._begin() as conn:
+            pending = conn.execute(
+                select(partial_links_t).where(partial_links_t.c.link_id.is_(None))
+            ).all()
+            for partial in pending:
+                candidates = self._links_on_host(conn, partial.host)
+                wanted = _without_scheme(partial.prefix)
+                matches = {
+                    link_id: url
+                    for url, link_id in candidates
+                    if _without_scheme(url).startswith(wanted)
+                }
+                if len(matches) != 1:
+                    continue
+                ((link_id, url),) = matches.items()
+                conn.execute(
+                    _insert_ignore(conn, mentions_t, ["entry_id", "link_id"]),
+                    [{"entry_id": partial.entry_id, "link_id": link_id, "url": url,
+                      "resolution_id": None}],
+                )  # fmt: skip
+                conn.execute(
+                    update(partial_links_t)
+                    .where(partial_links_t.c.id == partial.id)
+                    .values(link_id=link_id)
+                )
+                conn.execute(
+                    update(links_t).where(links_t.c.id == link_id).values(needs_tagging=True)
+                )
+                completed += 1
+        return completed
+
+    def _links_on_host(self, conn: Connection, host: str) -> list[tuple[str, int]]:
+        """(URL, link id) of every link, and every URL a resolution ended at, on ``host``."""
+        patterns = [f"{scheme}://{www}{host}/%" for scheme in ("http", "https")
+                    for www in ("", "www.")]  # fmt: skip
+        found: list[tuple[str, int]] = []
+        for column, id_column in (
+            (links_t.c.url, links_t.c.id),
+            (resolutions_t.c.final_url, resolutions_t.c.link_id),
+        ):
+            condition = or_(*(column.like(pattern) for pattern in patterns))
+            found.extend(
+                (row[0], row[1]) for row in conn.execute(select(column, id_column).where(condition))
+            )
+        return found
+
     # -- topics ----------------------------------------------------------------------------
 
     def sync_topics(self, topics: Sequence[TopicSettings]) -> None:
@@ -358,6 +646,7 @@ class Store:
             select(
                 links_t.c.id,
                 links_t.c.title,
+                links_t.c.description,
                 entries_t.c.title.label("entry_title"),
                 entries_t.c.summary_html,
                 entries_t.c.source_id,
@@ -372,7 +661,7 @@ class Store:
         with self.engine.connect() as conn:
             for row in conn.execute(query):
                 _, texts, sources = grouped.setdefault(
-                    row.id, (row.title or row.entry_title, [], [])
+                    row.id, (row.title or row.entry_title, [row.description or ""], [])
                 )
                 texts.append(row.entry_title)
                 texts.append(html_to_text(row.summary_html))
@@ -410,8 +699,15 @@ class Store:
                 links_t.c.url,
                 links_t.c.title,
                 links_t.c.first_seen_at,
+                links_t.c.description,
+                links_t.c.site_name,
+                links_t.c.author,
+                links_t.c.image_url,
+                links_t.c.language,
+                links_t.c.published_at.label("article_published_at"),
                 mentions_t.c.url.label("mention_url"),
                 entries_t.c.title.label("entry_title"),
+                entries_t.c.url.label("entry_url"),
                 entries_t.c.summary_html,
                 entries_t.c.published_at,
                 entries_t.c.first_seen_at.label("entry_seen"),
@@ -482,7 +778,16 @@ class Store:
         with self.engine.connect() as conn:
             return {
                 table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in (sources_t, entries_t, links_t, mentions_t, link_topics_t, digests_t)
+                for table in (
+                    sources_t,
+                    entries_t,
+                    links_t,
+                    mentions_t,
+                    link_topics_t,
+                    digests_t,
+                    resolutions_t,
+                    partial_links_t,
+                )
             }
 
     def _begin(self) -> Any:
@@ -518,9 +823,13 @@ def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:
     seen = first.first_seen_at
     dates = [_plausible(row.published_at, row.entry_seen) for row in rows]
     sources: dict[str, SourceRef] = {}
-    for row in rows:
-        sources.setdefault(row.name, SourceRef(row.name, row.slug))
+    mentions = []
+    for row, when in zip(rows, dates, strict=True):
+        source = sources.setdefault(row.name, SourceRef(row.name, row.slug))
+        mentions.append(MentionRef(source, row.entry_title, row.entry_url, row.mention_url, when))
     summary_html = next((row.summary_html for row in rows if row.summary_html), "")
+    if not summary_html and first.description:
+        summary_html = f"<p>{html.escape(first.description)}</p>"
     # The article's own title once the links stage has read it; until then the earliest post's.
     title = first.title or next((row.entry_title for row in rows if row.entry_title), "")
     return Item(
@@ -535,6 +844,13 @@ def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:
         topics=topics,
         reached_by=tuple(dict.fromkeys(row.mention_url for row in rows)),
         mention_count=len(rows),
+        mentions=tuple(mentions),
+        description=first.description,
+        site_name=first.site_name,
+        author=first.author,
+        image_url=first.image_url,
+        language=first.language,
+        published_at=first.article_published_at,
     )
 
 
@@ -556,6 +872,29 @@ def _entry_values(entry: FetchedEntry, digest: str) -> dict[str, Any]:
         "updated_at": entry.updated_at,
         "content_hash": digest,
     }
+
+
+def _metadata_values(result: Resolution) -> dict[str, Any]:
+    values: dict[str, Any] = {"content_type": result.content_type}
+    meta = result.metadata
+    if meta is not None:
+        values |= {
+            "title": meta.title,
+            "description": meta.description,
+            "site_name": meta.site_name,
+            "author": meta.author,
+            "published_at": meta.published_at,
+            "language": meta.language,
+            "image_url": meta.image_url,
+            "citation": meta.citation or None,
+        }
+    return values
+
+
+def _without_scheme(url: str) -> str:
+    """``https://www.example.com/a`` → ``example.com/a``: how display URLs are written."""
+    rest = url.split("://", 1)[-1]
+    return rest[4:] if rest.lower().startswith("www.") else rest
 
 
 def _insert_ignore(conn: Connection, table: Table, keys: list[str]) -> Any:

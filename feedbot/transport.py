@@ -19,6 +19,7 @@ import h11
 import httpx
 
 Origin = tuple[str, str, int]
+CONNECT_TO = "feedbot.connect_to"  # request extension: the vetted IP address to connect to
 _READ_SIZE = 65536
 
 
@@ -99,7 +100,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 return await self._exchange(reused, request)
             except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
                 reused.close()  # the server dropped a kept-alive connection: retry once, fresh
-        return await self._exchange(await self._connect(origin), request)
+        address = request.extensions.get(CONNECT_TO)
+        return await self._exchange(await self._connect(origin, address), request)
 
     async def _exchange(self, connection: _Connection, request: httpx.Request) -> httpx.Response:
         try:
@@ -140,12 +142,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": bytes(event.reason)},
         )
 
-    async def _connect(self, origin: Origin) -> _Connection:
+    async def _connect(self, origin: Origin, address: str | None = None) -> _Connection:
         scheme, host, port = origin
         try:
             async with asyncio.timeout(self._connect_timeout):
                 reader, writer = await asyncio.open_connection(
-                    host,
+                    address or host,
                     port,
                     ssl=self._ssl if scheme == "https" else None,
                     server_hostname=host if scheme == "https" else None,

@@ -87,7 +87,15 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         data: dict[str, Any] = {
             "title": "Test digest",
             "base_url": "https://digest.example.org/",
-            "http": {"allow_private_networks": True, "retries": 0, "timeout_seconds": 5},
+            "http": {
+                "allow_private_networks": True,
+                "retries": 0,
+                "timeout_seconds": 5,
+                "min_host_interval_seconds": 0,
+            },
+            # Links point at hosts of the real web, unreachable here: the tests that resolve
+            # links turn this on and serve the articles themselves.
+            "links": {"resolve": False},
             "sources": sources or [],
         }
         for key, value in overrides.items():

@@ -404,7 +404,8 @@ def real_run(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 "title": "Real feeds",
                 "base_url": "https://digest.example.org/",
                 "database_url": f"sqlite:///{folder / 'feedbot.db'}",
-                "http": {"allow_private_networks": True, **HTTP},
+                "http": {"allow_private_networks": True, "min_host_interval_seconds": 0, **HTTP},
+                "links": {"resolve": False},  # their links lead to the real web
                 "sources": sources,
             },
             folder / "feedbot.toml",

@@ -73,7 +73,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Fixture
                 "title": "Golden digest",
                 "base_url": "https://digest.example.org/",
                 "timezone": "America/New_York",
-                "http": {"allow_private_networks": True, "retries": 0},
+                "http": {
+                    "allow_private_networks": True,
+                    "min_host_interval_seconds": 0,
+                    "retries": 0,
+                },
+                "links": {"resolve": False},  # their links lead to the real web
                 "digest": {"from_address": "digest@example.org", "to": ["reader@example.org"]},
                 "sources": [
                     {"name": name, "url": server.url(f"/feeds/{file}"), "topics": topics}

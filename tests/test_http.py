@@ -17,7 +17,12 @@ from feedbot.http import HttpClient, is_public_address, parse_retry_after
 
 
 def settings(**overrides: object) -> HttpSettings:
-    values: dict[str, object] = {"allow_private_networks": True, "retries": 0, "timeout_seconds": 2}
+    values: dict[str, object] = {
+        "allow_private_networks": True,
+        "retries": 0,
+        "timeout_seconds": 2,
+        "min_host_interval_seconds": 0,
+    }
     return HttpSettings.model_validate(values | overrides)
 
 

@@ -16,9 +16,11 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def entry(guid: str, url: str | None = None, title: str = "T", summary: str = "") -> FetchedEntry:
+    url = url if url is not None else f"https://news.example.org/{guid}"
     return FetchedEntry(
         guid=guid,
-        url=url if url is not None else f"https://news.example.org/{guid}",
+        url=url,
+        links=(url,),
         title=title,
         summary_html=summary,
         published_at=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),

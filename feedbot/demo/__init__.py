@@ -1,7 +1,10 @@
 """``feedbot demo``: the whole pipeline on bundled example sources, offline.
 
-A local fixture server serves the example feeds in ``demo/sources/``; the demo writes a config
-pointing at it, fetches, tags, builds the site and feeds, and writes the latest day's digest.
+A local fixture server plays the web: it serves the example feeds in ``demo/sources/`` and, for
+every link in them, a small article page with OpenGraph metadata under the link's own host and
+path; the two short links redirect (``t.co`` to a utm-tagged article, ``bit.ly`` to an AMP page
+whose ``rel=canonical`` names the article). The demo writes a config pointing at the feeds,
+fetches, resolves links, tags, builds the site and feeds, and writes the latest day's digest.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import tomlkit
 
 from feedbot.app import open_app
 from feedbot.config import load_settings
-from feedbot.fixture_server import FixtureServer
+from feedbot.fixture_server import FixtureServer, LoopbackTransport, Route
 from feedbot.pipeline import SourceResult
 from feedbot.publish.site import day_of
+from feedbot.sources.feed import parse_feed
 
 SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 
@@ -26,6 +30,15 @@ DEMO_SOURCES: tuple[tuple[str, str, list[str]], ...] = (
     ("Law & Policy Brief", "law-and-policy.json", ["law"]),
     ("Curator's Picks", "curators-picks.xml", []),
 )
+
+
+# Short links of the demo feeds and where they lead.
+DEMO_REDIRECTS = {
+    "t.co/4JZ31G6lc7": "https://www.reuters.com/legal/litigation/authors-class-action-over-ai-"
+    "training-data-survives-motion-dismiss-2026-11-23/?utm_source=twitter&utm_medium=social",
+    "bit.ly/3Fz8QaL": "https://docketdispatch.org/2026/11/22/ninth-circuit-off-campus-student-"
+    "speech/amp/",
+}
 
 
 @dataclass(frozen=True)
@@ -69,9 +82,9 @@ def run_demo(
     directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "feedbot.toml"
     with FixtureServer() as server:
-        server.add_directory(SOURCES_DIR, "/feeds")
+        serve_demo_web(server)
         config_path.write_text(demo_config(server.base_url), encoding="utf-8")
-        app = open_app(load_settings(config_path))
+        app = open_app(load_settings(config_path), transport=LoopbackTransport(server))
         results = app.fetch(progress)
     report = app.build()
     items = app.items()
@@ -81,3 +94,54 @@ def run_demo(
         digest_path = directory / f"digest-{day.isoformat()}.eml"
         app.write_digest(day, digest_path)
     return DemoReport(config_path, report.out_dir, digest_path, tuple(results), len(items))
+
+
+def serve_demo_web(server: FixtureServer) -> None:
+    """The feeds, an article page for every link they share, and the short links' redirects."""
+    articles: dict[str, tuple[str, str, str]] = {}  # URL → (title, summary, date)
+    for path in server.add_directory(SOURCES_DIR, "/feeds"):
+        if path.endswith(".md"):
+            continue
+        feed = parse_feed(server.routes[path].body, server.url(path))
+        for entry in feed.entries:
+            for link in entry.links:
+                date = entry.published_at.isoformat() if entry.published_at else ""
+                articles.setdefault(link.split("?")[0], (entry.title, entry.summary_html, date))
+    for short, target in DEMO_REDIRECTS.items():
+        shared_as = articles.pop("https://" + short)
+        articles.setdefault(target.split("?")[0].removesuffix("amp/"), shared_as)
+        server.routes[short] = Route(status=301, headers={"Location": target}, conditional=False)
+    amp = DEMO_REDIRECTS["bit.ly/3Fz8QaL"]
+    canonical = amp.removesuffix("amp/")
+    server.routes[_route_key(amp)] = Route(
+        body=_article_page(canonical, *articles[canonical]), content_type="text/html"
+    )
+    for url, (title, summary, date) in articles.items():
+        server.routes.setdefault(
+            _route_key(url),
+            Route(body=_article_page(url, title, summary, date), content_type="text/html"),
+        )
+
+
+def _route_key(url: str) -> str:
+    return url.split("://", 1)[1].split("?")[0]
+
+
+def _article_page(url: str, title: str, summary_html: str, date: str) -> bytes:
+    from html import escape
+
+    from feedbot.sanitize import html_to_text
+
+    host = url.split("/")[2].removeprefix("www.")
+    summary = escape(html_to_text(summary_html))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{escape(title)} | {escape(host)}</title>
+<link rel="canonical" href="{escape(url)}">
+<meta property="og:title" content="{escape(title)}">
+<meta property="og:site_name" content="{escape(host)}">
+<meta property="og:description" content="{summary}">
+<meta property="article:published_time" content="{escape(date)}">
+</head><body><h1>{escape(title)}</h1><p>{summary}</p>
+<p>(A fictional article page served by the feedbot demo.)</p></body></html>
+""".encode()

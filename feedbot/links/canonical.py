@@ -1,37 +1,163 @@
-"""Canonical form of an article URL: the key that merges the same article seen under several URLs.
+"""Canonical form of an article URL: the key that merges the same article seen under many URLs.
 
-For now this lowercases the scheme and host, drops default ports, fragments and well-known
-tracking parameters; the links issue replaces it with a library-backed canonicalizer that also
-follows redirects and ``rel=canonical``.
+Offline, without fetching anything (:func:`canonical_url`):
+
+* syntax: ``url-normalize`` lowercases the scheme and host, converts IDNs to punycode, drops
+  default ports and empty queries, removes dot segments and normalizes percent-encoding;
+* fragments are dropped (they name a place in a page, not another page);
+* tracking parameters are removed (``utm_*``, ``fbclid``, ``gclid``, … — configurable, see
+  :class:`UrlRules`); every other parameter is kept, in its order and encoding;
+* AMP wrappers are unwrapped: Google's AMP viewer (``google.com/amp/s/…``) and the AMP cache
+  (``*.cdn.ampproject.org/c/s/…``), and the AMP markers ``?amp=1`` and ``?outputType=amp`` are
+  removed. AMP pages at their own paths (``/article/amp/``) are mapped by the ``rel=canonical``
+  every AMP page must carry, not by guessing from the path.
+
+Once a page has been read, :func:`prefer_page_canonical` lets the page's own
+``<link rel=canonical>`` (or ``og:url``) win when it is on the same site (same registrable domain,
+so ``m.`` and ``amp.`` hosts map to the main site) and is not a lazy "every page is the home page"
+canonical.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-TRACKING_PARAMETERS = frozenset(
-    {"fbclid", "gclid", "mc_cid", "mc_eid", "igshid", "ref_src", "_hsenc", "_hsmi", "yclid"}
-)
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+from publicsuffixlist import PublicSuffixList
+from url_normalize import url_normalize
+
+DEFAULT_TRACKING_PARAMETERS: tuple[str, ...] = (
+    "utm_*", "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
+    "twclid", "ttclid", "li_fat_id", "mc_cid", "mc_eid", "igshid", "igsh", "ref", "ref_src",
+    "ref_url", "_hsenc", "_hsmi", "__hstc", "__hssc", "__hsfp", "hsctatracking", "mkt_tok",
+    "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv", "wickedid", "s_cid", "cmpid", "ncid",
+    "sr_share", "share", "smid", "cmp", "spm", "_ga", "_gl", "at_medium", "at_campaign",
+    "guccounter", "guce_referrer", "guce_referrer_sig",
+)  # fmt: skip
+
+_AMP_PARAMETERS = {"amp": None, "outputtype": "amp", "amp_js_v": None, "usqp": None}
+_AMP_CACHE = re.compile(r"\.cdn\.ampproject\.org$")
 
 
-def canonical_url(url: str) -> str:
-    """Return the canonical form of an absolute http(s) ``url``."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").rstrip(".")
+@dataclass(frozen=True)
+class UrlRules:
+    """Which query parameters are tracking noise. A name ending in ``*`` is a prefix."""
+
+    tracking_parameters: tuple[str, ...] = DEFAULT_TRACKING_PARAMETERS
+
+    @functools.cached_property
+    def _exact(self) -> frozenset[str]:
+        return frozenset(p.lower() for p in self.tracking_parameters if not p.endswith("*"))
+
+    @functools.cached_property
+    def _prefixes(self) -> tuple[str, ...]:
+        return tuple(p[:-1].lower() for p in self.tracking_parameters if p.endswith("*"))
+
+    def is_tracking(self, name: str) -> bool:
+        name = name.lower()
+        return name in self._exact or (bool(self._prefixes) and name.startswith(self._prefixes))
+
+
+DEFAULT_RULES = UrlRules()
+
+
+def canonical_url(url: str, rules: UrlRules = DEFAULT_RULES) -> str:
+    """The canonical form of an absolute http(s) ``url`` (see the module docstring)."""
+    return _canonical(url.strip(), rules)
+
+
+@functools.lru_cache(maxsize=65536)
+def _canonical(url: str, rules: UrlRules) -> str:
+    url = _unwrap_amp_cache(url)
+    parts = urlsplit(url)
+    if parts.fragment:
+        parts = parts._replace(fragment="")
     try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
-    if parts.username or parts.password:
-        netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [
-        (key, value)
-        for key, value in pairs
-        if not key.lower().startswith("utm_") and key.lower() not in TRACKING_PARAMETERS
-    ]
-    query = parts.query if len(kept) == len(pairs) else urlencode(kept)
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+        normalized = url_normalize(urlunsplit(parts)) or url
+    except (ValueError, UnicodeError):  # an unparsable host or port: keep what we were given
+        normalized = urlunsplit(parts)
+    parts = urlsplit(normalized)
+    query = _clean_query(parts.query, rules)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+
+
+def _clean_query(query: str, rules: UrlRules) -> str:
+    if not query:
+        return ""
+    kept = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        name = unquote_plus(name)
+        if rules.is_tracking(name) or _is_amp_marker(name, unquote_plus(value)):
+            continue
+        kept.append(pair)
+    return "&".join(kept)
+
+
+def _is_amp_marker(name: str, value: str) -> bool:
+    name = name.lower()
+    if name not in _AMP_PARAMETERS:
+        return False
+    wanted = _AMP_PARAMETERS[name]
+    return wanted is None or value.lower() == wanted
+
+
+def _unwrap_amp_cache(url: str) -> str:
+    """``https://www.google.com/amp/s/example.com/a`` and
+    ``https://example-com.cdn.ampproject.org/c/s/example.com/a`` → ``https://example.com/a``."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = parts.path
+    if re.fullmatch(r"(www\.)?google\.[a-z.]+", host):
+        wrapped = re.match(r"^/amp/(s/)?(.+)$", path)
+    elif _AMP_CACHE.search(host):
+        wrapped = re.match(r"^/[a-z]/(s/)?(.+)$", path)
+    else:
+        return url
+    if not wrapped or "." not in wrapped[2].split("/", 1)[0]:
+        return url
+    secure, inner = bool(wrapped[1]), wrapped[2]
+    rebuilt = ("https://" if secure else "http://") + inner
+    return rebuilt + ("?" + parts.query if parts.query else "")
+
+
+@functools.cache
+def _suffix_list() -> PublicSuffixList:
+    return PublicSuffixList()
+
+
+def site_of(url: str) -> str:
+    """The registrable domain of ``url`` (``m.nytimes.com`` → ``nytimes.com``); the host itself
+    for IP addresses and single-label hosts."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not host or re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host):
+        return host
+    return _suffix_list().privatesuffix(host) or host
+
+
+def same_site(a: str, b: str) -> bool:
+    return site_of(a) == site_of(b)
+
+
+def prefer_page_canonical(
+    final_url: str, candidates: Iterable[str | None], rules: UrlRules = DEFAULT_RULES
+) -> str:
+    """The canonical URL of a page reached at ``final_url``: the first candidate (``rel=canonical``
+    then ``og:url``) on the same site, unless it points at the site's home page while the page
+    itself is deeper (a common template mistake); else ``final_url``'s own canonical form."""
+    own = canonical_url(final_url, rules)
+    for candidate in candidates:
+        if not candidate or not candidate.startswith(("http://", "https://")):
+            continue
+        if not same_site(candidate, final_url):
+            continue
+        preferred = canonical_url(candidate, rules)
+        if urlsplit(preferred).path == "/" and urlsplit(own).path != "/":
+            continue
+        return preferred
+    return own

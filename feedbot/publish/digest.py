@@ -28,12 +28,15 @@ def items_of_day(items: Sequence[Item], day: date, settings: Settings) -> list[I
 
 
 def group_by_topic(items: Sequence[Item], topics: Sequence[TopicRef]) -> list[DigestSection]:
-    """Each item once, under the first of its topics in taxonomy order; topic-less items last."""
+    """Each item once, under the first of its topics in taxonomy order; topic-less items last.
+    Within a section the most shared come first (the curation signal), then the newest."""
     order = {topic.id: index for index, topic in enumerate(topics)}
     buckets: dict[str | None, list[Item]] = {}
     for item in items:
         known = sorted((t for t in item.topics if t.id in order), key=lambda t: order[t.id])
         buckets.setdefault(known[0].id if known else None, []).append(item)
+    for bucket in buckets.values():
+        bucket.sort(key=lambda item: -item.shared_by)  # stable: newest first among equals
     sections = [
         DigestSection(topic, tuple(buckets[topic.id])) for topic in topics if topic.id in buckets
     ]

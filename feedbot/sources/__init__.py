@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from feedbot.http import HttpClient
+from feedbot.links.extract import PartialLink
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class FetchedEntry:
     author: str | None = None
     published_at: datetime | None = None
     updated_at: datetime | None = None
+    links: tuple[str, ...] = ()  # the URLs it shares, as written (see feedbot.links.shares)
+    partial_links: tuple[PartialLink, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from feedbot.links.shares import shared_links
 from feedbot.sanitize import clean_html, html_to_text
 from feedbot.sources import FetchedEntry
 
@@ -44,6 +45,7 @@ def make_entry(
     content_html = clean_html(content, base_url)
     plain_title = html_to_text(title)
     identity = (guid or "").strip() or url or fingerprint(plain_title, summary_html, content_html)
+    shared = shared_links(url, summary_html, content_html)
     return FetchedEntry(
         guid=bounded_guid(identity),
         url=url,
@@ -53,6 +55,8 @@ def make_entry(
         author=html_to_text(author or "") or None,
         published_at=published or updated,
         updated_at=updated,
+        links=shared.urls,
+        partial_links=shared.partial,
     )
 
 
