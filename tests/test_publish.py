@@ -36,7 +36,11 @@ def test_a_failed_build_leaves_the_previous_site_intact(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     report = app.build()
-    before = {p.relative_to(report.out_dir): p.read_bytes() for p in report.out_dir.rglob("*") if p.is_file()}
+    before = {
+        p.relative_to(report.out_dir): p.read_bytes()
+        for p in report.out_dir.rglob("*")
+        if p.is_file()
+    }
     original = site.render_pages
 
     def template_breaks(pages: object, env: object) -> object:
@@ -58,7 +62,11 @@ def test_a_failed_build_leaves_the_previous_site_intact(
     with pytest.raises(PublishError, match="No space left on device"):
         app.build()
     monkeypatch.undo()
-    after = {p.relative_to(report.out_dir): p.read_bytes() for p in report.out_dir.rglob("*") if p.is_file()}
+    after = {
+        p.relative_to(report.out_dir): p.read_bytes()
+        for p in report.out_dir.rglob("*")
+        if p.is_file()
+    }
     assert after == before
     leftovers = [p.name for p in report.out_dir.parent.iterdir() if ".building-" in p.name]
     assert leftovers == []
