@@ -21,6 +21,7 @@ import pytest
 from publicsuffixlist import PSLFILE
 
 from feedbot.links.extract import (
+    FILE_EXTENSION_TLDS,
     ExtractedLinks,
     PartialLink,
     extract_links,
@@ -154,7 +155,8 @@ def test_every_tld_is_found_with_a_scheme_and_bare(corpora: Path) -> None:
     scheme, bare and with a path, when the TLD is in the Public Suffix List. twitter-text's list
     also has TLDs not (or no longer) in the root zone: retired brand gTLDs (.xperia, .statoil …)
     and unused country codes (.um, .tp, .bl, .eh …). The PSL does not, and bare names on them are
-    not links for us."""
+    not links for us. A bare name on a TLD that is also a common file extension (.py, .zip …) is
+    a link only with a path: "train.py" is a file."""
     psl, failures, retired = _psl_tlds(), [], []
     tests = json.loads((corpora / CONFORMANCE / "tlds.json").read_text("utf-8"))["tests"]
     cases = [case for kind in ("country", "generic") for case in tests[kind]]
@@ -166,7 +168,9 @@ def test_every_tld_is_found_with_a_scheme_and_bare(corpora: Path) -> None:
         if bare.rsplit(".", 1)[-1].lower() not in psl:
             retired.append(bare)
             continue
-        for written in (bare, f"{bare}/path?q=1"):
+        tld = bare.rsplit(".", 1)[-1].lower()
+        forms = [f"{bare}/path?q=1"] + ([] if tld in FILE_EXTENSION_TLDS else [bare])
+        for written in forms:
             if links_in_text(f"read {written}, now").urls != ("https://" + written,):
                 failures.append(written)
     assert len(cases) == 1574 and failures == []
@@ -174,6 +178,13 @@ def test_every_tld_is_found_with_a_scheme_and_bare(corpora: Path) -> None:
 
 
 # -- a real pasted X timeline ----------------------------------------------------------------------
+
+
+def test_bare_file_names_are_not_links() -> None:
+    assert links_in_text("I edited train.py and notes.zip, see example.org").urls == (
+        "https://example.org",
+    )
+    assert links_in_text("code at github.io/x/train.py").urls == ("https://github.io/x/train.py",)
 
 
 def test_pasted_x_timeline(samples: Path) -> None:

@@ -148,3 +148,47 @@ def test_migrations_match_the_models(any_database_url: str) -> None:
         inspect(engine).get_table_names()
     )
     engine.dispose()
+
+
+def test_upgrading_a_0001_database_keeps_its_links_and_queues_them_for_resolution(
+    any_database_url: str,
+) -> None:
+    """A database written before the links stage: its links become pending resolutions of their
+    own URL, its mentions point at them, and nothing is lost."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from feedbot.db import alembic_config
+
+    engine = make_engine(any_database_url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO sources (id, name, slug, kind, url, default_topics, active,"
+            " consecutive_failures) VALUES (1, 'A', 'a', 'feed', 'https://a.example/feed',"
+            " '[]', true, 0)"
+        ))  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO entries (id, source_id, guid, title, summary_html, content_html,"
+            " content_hash) VALUES (1, 1, 'g1', 'T', '', '', 'h')"
+        ))  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO links (id, url, needs_tagging) VALUES (7, 'https://news.example.org/a',"
+            " false)"
+        ))  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO mentions (entry_id, link_id, url) VALUES (1, 7,"
+            " 'https://news.example.org/a?utm_source=x')"
+        ))  # fmt: skip
+    upgrade(engine)
+    store = Store(engine)
+    assert store.resolutions_due(NOW, max_attempts=3) == [(1, "https://news.example.org/a")]
+    with engine.connect() as conn:
+        mention = conn.execute(text("SELECT link_id, resolution_id FROM mentions")).one()
+    assert tuple(mention) == (7, 1)
+    [item] = store.items()
+    assert (item.url, item.reached_by) == (
+        "https://news.example.org/a",
+        ("https://news.example.org/a?utm_source=x",),
+    )
+    engine.dispose()

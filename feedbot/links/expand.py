@@ -20,14 +20,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urljoin
 
 from feedbot.config import LinkSettings
 from feedbot.errors import BlockedAddressError, FetchError
 from feedbot.http import HttpClient, Response, reason_phrase
 from feedbot.links.canonical import UrlRules, canonical_url, prefer_page_canonical
-from feedbot.links.metadata import PageMetadata, head_complete, read_metadata
+
+if TYPE_CHECKING:  # the metadata reader (BeautifulSoup) loads only when a page is read
+    from feedbot.links.metadata import PageMetadata
 
 Outcome = Literal["ok", "not_html", "dead", "loop", "too_many_hops", "blocked", "error"]
 SUCCESS: frozenset[str] = frozenset({"ok", "not_html"})
@@ -133,6 +135,8 @@ class Expander:
             )
 
     async def _read_page(self, url: str) -> Response:
+        from feedbot.links.metadata import head_complete
+
         return await self._http.request(
             "GET",
             url,
@@ -217,6 +221,8 @@ def _is_page(response: Response) -> bool:
 
 
 def _metadata(response: Response) -> PageMetadata:
+    from feedbot.links.metadata import read_metadata
+
     charset = response.headers.get_list("content-type")
     encoding = None
     for value in charset:

@@ -27,29 +27,15 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, CData, NavigableString, Tag
 from linkify_it import LinkifyIt
 from publicsuffixlist import PSLFILE
 
+from feedbot.links import ExtractedLinks, PartialLink
+
 __all__ = ["ExtractedLinks", "PartialLink", "extract_links", "is_platform_link", "links_in_text"]
-
-
-@dataclass(frozen=True)
-class PartialLink:
-    """A display URL cut short with "…" (as X and Mastodon show long links): never a link."""
-
-    text: str  # exactly as it appeared, e.g. "chalkbeat.org/2026/02/17/tea…"
-    host: str  # lowercase host without "www.", e.g. "chalkbeat.org"
-    prefix: str  # "https://" + text less scheme and "…", "https://chalkbeat.org/2026/02/17/tea"
-
-
-@dataclass(frozen=True)
-class ExtractedLinks:
-    urls: tuple[str, ...]  # absolute http(s) URLs, first appearance order, no exact duplicates
-    partial: tuple[PartialLink, ...]
 
 
 # A platform's own pages, not links a post shares: (host, path), both matched in full against the
@@ -194,6 +180,8 @@ def _scan(text: str) -> Iterator[str | PartialLink]:
             continue
         if not match.schema and text.startswith("@", end):  # name.surname@example.org
             continue
+        if not match.schema and _looks_like_a_file_name(raw):
+            continue
         while _closes_sentence(raw[-1]):
             raw = raw[:-1]
         cut = next((e for e in _ELLIPSES if text.startswith(e, start + len(raw))), "")
@@ -201,6 +189,16 @@ def _scan(text: str) -> Iterator[str | PartialLink]:
             yield _partial(raw + cut)
         else:
             yield raw if match.schema else "https://" + raw
+
+
+# TLDs that are also common file extensions: "train.py" or "notes.zip" written bare, with no
+# path, is a file name far more often than a web site (README.md, train.py).
+FILE_EXTENSION_TLDS = frozenset({"py", "zip", "mov", "md"})
+
+
+def _looks_like_a_file_name(raw: str) -> bool:
+    host, slash, _ = raw.partition("/")
+    return not slash and host.rsplit(".", 1)[-1].lower() in FILE_EXTENSION_TLDS
 
 
 def _closes_sentence(char: str) -> bool:

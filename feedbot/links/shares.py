@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from feedbot.links.extract import ExtractedLinks, extract_links
+from feedbot.links import ExtractedLinks
 
 _SOCIAL_POST = re.compile(
     r"""^https?://(?:www\.|mobile\.)?(?:
@@ -38,6 +38,8 @@ def shared_links(url: str | None, summary_html: str, content_html: str) -> Extra
     web_url = url if url and url.lower().startswith(("http://", "https://")) else None
     if web_url and not is_social_post(web_url):
         return ExtractedLinks((web_url,), ())
+    from feedbot.links.extract import extract_links  # BeautifulSoup: only for posts
+
     found = extract_links(html=content_html or summary_html, base_url=web_url)
     urls = tuple(link for link in found.urls if link != web_url)
     if not urls and web_url:

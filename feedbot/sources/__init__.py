@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from feedbot.http import HttpClient
-from feedbot.links.extract import PartialLink
+from feedbot.links import PartialLink
 
 
 @dataclass(frozen=True)
