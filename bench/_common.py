@@ -8,6 +8,9 @@
   never shares a GIL with the client being measured), answers conditional GETs with 304,
   gzip-encodes on request, and counts responses by status across its processes.
 * :func:`probe_capacity` — the server's raw requests/s, to tell whether it limits a benchmark.
+* :class:`LinkServer` — serves a :class:`LinkFarm` (short links redirecting hop by hop to small
+  article pages across several loopback hosts) from separate processes, counting requests.
+* :func:`peak_rss_mb`, :func:`process_cpu_seconds` — this process's peak RSS, another's CPU time.
 
 Everything here is standard library only (``feedbot.fixture_server`` is imported only when that
 backend is chosen).
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gzip
 import hashlib
 import html
@@ -711,3 +715,329 @@ def _probe_client(
         done += 1
     sock.close()
     results.put(done)
+
+
+# -- this process ------------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident set size so far, in MB (``ru_maxrss``)."""
+    import resource
+
+    return _maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time used so far by process ``pid`` (from ``/proc``; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the short-link server ---------------------------------------------------------------------
+
+LINK_COUNTER_KEYS = (
+    "connections",
+    "HEAD 301",
+    "HEAD 302",
+    "HEAD 200",
+    "GET 200",
+    "GET 301",
+    "GET 302",
+    "404",
+    "421",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class LinkFarm:
+    """The layout of :class:`LinkServer`: ``links`` short links, each 1 to ``max_hops`` redirect
+    hops from a small article page.
+
+    * link ``i`` is ``/s/<i>`` on shortener host ``i % S``: a 301 to its next hop;
+    * it takes ``hops(i) = 1 + i % max_hops`` redirects; the intermediate ones are
+      ``/h/<i>/<k>`` (k = 1 … hops - 1) on shortener host ``(i + k) % S``, each a 302;
+    * the article is ``/a/<i>`` on publisher host ``i % P``: about 4 KB of HTML whose ``<head>``
+      (first ~600 bytes) has a title, OpenGraph title and description, and a canonical link to
+      itself.
+
+    Hosts are distinct loopback addresses (Linux routes all of 127.0.0.0/8 to ``lo``), all on the
+    server's one port, so a client's per-host limits apply to each of them separately."""
+
+    links: int
+    max_hops: int = 3
+    shorteners: tuple[str, ...] = tuple(f"127.0.0.{2 + k}" for k in range(4))
+    publishers: tuple[str, ...] = tuple(f"127.0.0.{6 + k}" for k in range(8))
+    port: int = 0
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return self.shorteners + self.publishers
+
+    def hops(self, i: int) -> int:
+        """Redirects between short link ``i`` and its article (the short link's own included)."""
+        return 1 + i % self.max_hops
+
+    @property
+    def total_hops(self) -> int:
+        return sum(self.hops(i) for i in range(self.links))
+
+    def short_url(self, i: int) -> str:
+        return f"http://{self.shorteners[i % len(self.shorteners)]}:{self.port}/s/{i}"
+
+    def hop_url(self, i: int, k: int) -> str:
+        return f"http://{self.shorteners[(i + k) % len(self.shorteners)]}:{self.port}/h/{i}/{k}"
+
+    def article_url(self, i: int) -> str:
+        return f"http://{self.publishers[i % len(self.publishers)]}:{self.port}/a/{i}"
+
+    def after(self, i: int, k: int) -> str:
+        """Where hop ``k`` of link ``i`` leads (hop 0 being the short link itself)."""
+        return self.hop_url(i, k + 1) if k + 1 < self.hops(i) else self.article_url(i)
+
+    def article_html(self, i: int) -> bytes:
+        rng = random.Random(i)
+        title = html.escape(_sentence(rng, 5, 10).rstrip("."))
+        summary = html.escape(_sentence(rng, 15, 30))
+        publisher = i % len(self.publishers)
+        paragraphs = "".join(f"<p>{_sentence(rng, 40, 70)}</p>\n" for _ in range(6))
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+            f"<title>{title} | Publisher {publisher}</title>\n"
+            f'<link rel="canonical" href="{self.article_url(i)}">\n'
+            f'<meta property="og:title" content="{title}">\n'
+            f'<meta property="og:description" content="{summary}">\n'
+            '<meta property="og:type" content="article">\n'
+            f'<meta name="description" content="{summary}">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '</head>\n<body><header><nav><a href="/">Home</a></nav></header>\n'
+            f"<article><h1>{title}</h1>\n{paragraphs}</article></body></html>\n"
+        ).encode()
+
+    def reply(self, method: str, target: str, host: str) -> tuple[int, bytes, bytes]:
+        """``(status, head without the blank line, body)`` for one request."""
+        parts = target.split("?", 1)[0].split("/")
+        kind = parts[1] if len(parts) > 1 else ""
+        numbers = parts[2:]
+        if (
+            kind not in {"s", "h", "a"}
+            or len(numbers) != (2 if kind == "h" else 1)
+            or not all(n.isdigit() for n in numbers)
+        ):
+            return 404, _NOT_FOUND, b"not found\n"
+        i = int(numbers[0])
+        k = int(numbers[1]) if kind == "h" else 0
+        if not 0 <= i < self.links or (kind == "h" and not 1 <= k < self.hops(i)):
+            return 404, _NOT_FOUND, b"not found\n"
+        if kind == "a":
+            expected = self.article_url(i)
+        else:
+            expected = self.short_url(i) if kind == "s" else self.hop_url(i, k)
+        if host != expected.split("/")[2]:
+            return 421, _MISDIRECTED, b"misdirected\n"
+        if kind == "a":
+            page = self.article_html(i)
+            head = (
+                "HTTP/1.1 200 OK\r\nServer: feedbot-bench/1\r\n"
+                f"Content-Type: text/html; charset=utf-8\r\nContent-Length: {len(page)}\r\n"
+            )
+            return 200, head.encode("latin-1"), page
+        status, phrase = (301, "Moved Permanently") if kind == "s" else (302, "Found")
+        location = self.after(i, k)
+        body = f'<a href="{location}">moved</a>\n'.encode()
+        head = (
+            f"HTTP/1.1 {status} {phrase}\r\nServer: feedbot-bench/1\r\nLocation: {location}\r\n"
+            f"Content-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+        )
+        return status, head.encode("latin-1"), body
+
+
+_MISDIRECTED = (
+    b"HTTP/1.1 421 Misdirected Request\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
+)
+
+
+class LinkServer:
+    """Serve a :class:`LinkFarm` from ``processes`` child processes sharing one port on each of
+    the farm's loopback addresses (``SO_REUSEPORT``); a lean asyncio HTTP/1.1 server with
+    keep-alive and ``HEAD``. A request for a path on the wrong host is answered 421.
+
+    Counts connections accepted and responses by method and status (:data:`LINK_COUNTER_KEYS`)
+    across its processes. Linux only (other systems route only 127.0.0.1 to loopback).
+
+    ``with LinkServer(LinkFarm(1000)) as server: server.farm.short_url(0); server.counts()``
+    """
+
+    def __init__(self, farm: LinkFarm, processes: int = 1) -> None:
+        if processes < 1:
+            raise ValueError("processes must be at least 1")
+        self.farm = farm
+        self.processes = processes
+        self._context = multiprocessing.get_context("fork")
+        self._counters: Any = None
+        self._children: list[Any] = []
+
+    def start(self) -> LinkServer:
+        holders = _hold_port(self.farm.hosts)
+        self.farm = LinkFarm(
+            self.farm.links,
+            self.farm.max_hops,
+            self.farm.shorteners,
+            self.farm.publishers,
+            port=holders[0].getsockname()[1],
+        )
+        slots = len(LINK_COUNTER_KEYS)
+        self._counters = self._context.Array("q", self.processes * slots, lock=False)
+        ready = self._context.Queue()
+        try:
+            for slot in range(self.processes):
+                child = self._context.Process(
+                    target=_serve_links,
+                    args=(self.farm, self._counters, slot, ready),
+                    name=f"link-server-{slot}",
+                    daemon=True,
+                )
+                child.start()
+                self._children.append(child)
+            for _ in range(self.processes):
+                message = ready.get(timeout=120)
+                if message != "ready":
+                    raise BenchError(f"link server failed to start: {message}")
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            for holder in holders:
+                holder.close()
+        return self
+
+    def stop(self) -> None:
+        for child in self._children:
+            if child.is_alive():
+                child.terminate()
+        for child in self._children:
+            child.join(timeout=10)
+        self._children.clear()
+
+    def __enter__(self) -> LinkServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def counts(self) -> dict[str, int]:
+        """Connections accepted and responses sent so far: ``{"connections": …, "HEAD 301": …}``."""
+        totals = dict.fromkeys(LINK_COUNTER_KEYS, 0)
+        if self._counters is not None:
+            slots = len(LINK_COUNTER_KEYS)
+            for slot in range(self.processes):
+                for k, key in enumerate(LINK_COUNTER_KEYS):
+                    totals[key] += self._counters[slot * slots + k]
+        return totals
+
+    def reset_counts(self) -> None:
+        if self._counters is not None:
+            for i in range(len(self._counters)):
+                self._counters[i] = 0
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server processes have used so far (None where ``/proc`` is missing)."""
+        times = [process_cpu_seconds(child.pid) for child in self._children]
+        return None if any(t is None for t in times) else sum(t for t in times if t is not None)
+
+
+def _hold_port(hosts: Sequence[str], attempts: int = 20) -> list[socket.socket]:
+    """Sockets bound (not listening, ``SO_REUSEPORT``) to one free port on every address."""
+    for _ in range(attempts):
+        holders: list[socket.socket] = []
+        try:
+            for host in hosts:
+                holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                holders.append(holder)
+                holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                holder.bind((host, holders[0].getsockname()[1] if len(holders) > 1 else 0))
+            return holders
+        except OSError as e:
+            for holder in holders:
+                holder.close()
+            if e.errno != errno.EADDRINUSE:
+                raise BenchError(
+                    f"cannot bind {hosts[len(holders) - 1]}: {e} (the link server needs the "
+                    "loopback addresses 127.0.0.2 and up, as Linux provides)"
+                ) from e
+    raise BenchError(f"no port free on all of {', '.join(hosts)}")
+
+
+def _serve_links(farm: LinkFarm, counters: Any, slot: int, ready: Any) -> None:
+    _child_setup()
+    socks = []
+    try:
+        for host in farm.hosts:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, farm.port))
+            sock.listen(1024)
+            socks.append(sock)
+    except Exception as e:
+        ready.put(f"{type(e).__name__}: {e}")
+        return
+    asyncio.run(_links_main(socks, farm, counters, slot, ready))
+
+
+async def _links_main(
+    socks: list[socket.socket], farm: LinkFarm, counters: Any, slot: int, ready: Any
+) -> None:
+    base = slot * len(LINK_COUNTER_KEYS)
+    index = {key: base + k for k, key in enumerate(LINK_COUNTER_KEYS)}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        counters[index["connections"]] += 1
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, version = lines[0].split(" ", 2)
+                headers: dict[str, str] = {}
+                for line in lines[1:]:
+                    name, sep, value = line.partition(":")
+                    if sep:
+                        headers[name.strip().lower()] = value.strip()
+                length = headers.get("content-length", "0")
+                if length.isdigit() and int(length):
+                    await reader.readexactly(int(length))
+                connection = headers.get("connection", "").lower()
+                close = connection == "close" or (
+                    version == "HTTP/1.0" and connection != "keep-alive"
+                )
+                status, response_head, body = farm.reply(method, target, headers.get("host", ""))
+                key = f"{method} {status}"
+                if key not in index:
+                    key = str(status) if str(status) in index else "other"
+                counters[index[key]] += 1  # before sending: counted once the client has it
+                tail = b"Connection: close\r\n\r\n" if close else b"\r\n"
+                writer.writelines([response_head, tail] if method == "HEAD" else
+                                  [response_head, tail, body])  # fmt: skip
+                await writer.drain()
+                if close:
+                    return
+        except (ConnectionError, ValueError):
+            return
+        finally:
+            writer.close()
+
+    servers = [await asyncio.start_server(handle, sock=sock, backlog=1024) for sock in socks]
+    ready.put("ready")
+    await asyncio.gather(*(server.serve_forever() for server in servers))

@@ -4,6 +4,7 @@ clock, the network transport and the database engine are chosen; tests pass thei
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from feedbot.publish.site import BuildReport
+
+
+PARALLEL_MIN_URLS = 500  # below this, starting worker processes costs more than it saves
 
 
 def utc_now() -> datetime:
@@ -86,10 +90,20 @@ class App:
     async def _resolve(
         self, due: list[tuple[int, str]] | None, progress: Callable[[Resolution], None]
     ) -> ResolveReport:
+        links = self.settings.links
+        if due is None:
+            due = self.store.resolutions_due(self.clock(), links.max_attempts)
+        workers = links.workers or min(os.cpu_count() or 1, 4)
+        # Worker processes pay off for a backlog; they make their own connections, so only
+        # when the transport is feedbot's own (tests and the demo inject theirs).
+        if workers > 1 and len(due) >= PARALLEL_MIN_URLS and self.transport is None:
+            from feedbot.links.parallel import in_processes
+
+            produce = in_processes(self.settings, workers)
+            return await pipeline.resolve(self.store, produce, links, self.clock, due, progress)
         async with self.http_client() as http:
-            return await pipeline.resolve(
-                self.store, http, self.settings.links, self.clock, due, progress
-            )
+            produce = pipeline.resolve_here(http, links, self.store.rules)
+            return await pipeline.resolve(self.store, produce, links, self.clock, due, progress)
 
     def tag(self, everything: bool = False) -> int:
         """Assign topics to new or changed links (every link with ``everything``)."""
@@ -102,6 +116,8 @@ class App:
         results = self.ingest(progress)
         if self.settings.links.resolve:
             self.resolve()
+        else:  # completing truncated links from known ones needs no network
+            self.store.complete_partial_links()
         self.tag()
         return results
 

@@ -79,6 +79,12 @@ class LinkSettings(_Model):
     retry_hours: float = Field(
         1.0, gt=0, description="Wait before retrying a link that failed; doubles each time."
     )
+    workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Processes resolving a large backlog (0: one per core, at most 4).",
+    )
     max_attempts: int = Field(
         6, ge=1, description="Tries before a failing link is left as it is (shown unresolved)."
     )

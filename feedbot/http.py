@@ -15,11 +15,12 @@ import ipaddress
 import random
 import socket
 import urllib.request
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
+from urllib.parse import urljoin
 
 import httpx
 
@@ -102,7 +103,7 @@ class HttpClient:
             follow_redirects=True,
             max_redirects=settings.max_redirects,
             transport=transport,
-            event_hooks={"request": [self._guard]},
+            event_hooks={"request": [self._guard], "response": [_set_aside_opaque_location]},
         )
 
     async def __aenter__(self) -> HttpClient:
@@ -215,7 +216,8 @@ class HttpClient:
                     chunks: list[bytes] = []
                     size = 0
                     complete = True
-                    async for chunk in response.aiter_bytes():
+                    body = response.aiter_bytes()
+                    async for chunk in body:
                         size += len(chunk)
                         chunks.append(chunk)
                         if read_limit is not None and size >= read_limit:
@@ -229,6 +231,8 @@ class HttpClient:
                             complete = False
                             break
                     content = b"".join(chunks)
+                    if not complete:
+                        await _drain(body, DRAIN_BYTES)
                     return Response(
                         status=response.status_code,
                         url=str(response.url),
@@ -271,6 +275,31 @@ class HttpClient:
     def _backoff(self, attempt: int) -> float:
         base: float = self.settings.backoff_seconds * (2**attempt)
         return base * (0.5 + random.random() / 2)
+
+
+OPAQUE_LOCATION = "x-feedbot-opaque-location"
+# After stopping early, read on this much to reach the end of the body, so the connection can
+# be kept alive; beyond it, closing and reconnecting is cheaper.
+DRAIN_BYTES = 64 * 1024
+
+
+async def _drain(body: AsyncIterator[bytes], limit: int) -> None:
+    drained = 0
+    async for chunk in body:
+        drained += len(chunk)
+        if drained > limit:
+            return
+
+
+async def _set_aside_opaque_location(response: httpx.Response) -> None:
+    """A redirect to ``mailto:`` or ``javascript:`` is an answer, not an error: httpx would fail
+    building the next request from it, so its Location is moved to :data:`OPAQUE_LOCATION`."""
+    location = response.headers.get("location")
+    if location and not urljoin(str(response.url), location.strip()).lower().startswith(
+        ("http://", "https://")
+    ):
+        del response.headers["location"]
+        response.headers[OPAQUE_LOCATION] = location
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from feedbot.config import LinkSettings
 from feedbot.errors import FeedbotError
 from feedbot.http import HttpClient
+from feedbot.links.canonical import UrlRules
 from feedbot.links.expand import Expander, Resolution
 from feedbot.records import FetchReport
 from feedbot.sources import SourceState, registry
@@ -114,34 +115,67 @@ class ResolveReport:
     completed_partials: int  # truncated display URLs completed by a known link
 
 
+# Resolves the URLs it is given and puts each result on the queue; see feedbot.links.parallel.
+Producer = Callable[
+    [Sequence[tuple[int, str]], "asyncio.Queue[tuple[int, Resolution]]"],
+    Coroutine[Any, Any, None],
+]
+
+
+def resolve_here(http: HttpClient, settings: LinkSettings, rules: UrlRules) -> Producer:
+    """Resolve in this process, on this event loop, through ``http``."""
+    expander = Expander(http, settings, rules)
+
+    async def produce(
+        due: Sequence[tuple[int, str]], arrivals: asyncio.Queue[tuple[int, Resolution]]
+    ) -> None:
+        async def one(resolution_id: int, url: str) -> None:
+            try:
+                result = await expander.resolve(url)
+            except Exception as e:  # a bug or a library surprise: recorded, never fatal
+                log.exception("unexpected error resolving %s", url)
+                result = expander.broken(url, f"unexpected error: {type(e).__name__}: {e}")
+            await arrivals.put((resolution_id, result))
+
+        tasks = [asyncio.create_task(one(rid, url)) for rid, url in due]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    return produce
+
+
 async def resolve(
     store: Store,
-    http: HttpClient,
+    produce: Producer,
     settings: LinkSettings,
     clock: Clock,
     due: Sequence[tuple[int, str]] | None = None,
     progress: Callable[[Resolution], None] = lambda result: None,
 ) -> ResolveReport:
-    """Resolve every shared URL that is new or due for a retry (or just ``due``), storing the
-    results in batches as they arrive; then complete truncated URLs from the links now known."""
+    """Resolve every shared URL that is new or due for a retry (or just ``due``) with
+    ``produce``, storing the results in batches as they arrive; then complete truncated URLs
+    from the links now known. URLs a producer could not finish stay due for the next run."""
     if due is None:
         due = store.resolutions_due(clock(), settings.max_attempts)
-    expander = Expander(http, settings, store.rules)
     arrivals: asyncio.Queue[tuple[int, Resolution]] = asyncio.Queue()
-
-    async def one(resolution_id: int, url: str) -> None:
-        try:
-            result = await expander.resolve(url)
-        except Exception as e:  # a bug or a library surprise: recorded, never fatal to the run
-            log.exception("unexpected error resolving %s", url)
-            result = expander.broken(url, f"unexpected error: {type(e).__name__}: {e}")
-        await arrivals.put((resolution_id, result))
-
-    tasks = [asyncio.create_task(one(rid, url)) for rid, url in due]
+    producing = asyncio.create_task(produce(due, arrivals))
     resolved = failed = 0
     try:
-        while resolved + failed < len(tasks):
-            batch = await _next_batch(arrivals, len(tasks) - resolved - failed)
+        while resolved + failed < len(due):
+            if producing.done() and arrivals.empty():
+                producing.result()  # re-raises what stopped the producer, if anything
+                break
+            waiting = asyncio.create_task(arrivals.get())
+            await asyncio.wait({waiting, producing}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                waiting.cancel()
+                continue
+            arrivals.put_nowait(waiting.result())
+            batch = await _next_batch(arrivals, len(due) - resolved - failed)
             store.save_resolutions(batch, clock(), settings.retry_hours, settings.max_attempts)
             for _, result in batch:
                 if result.succeeded:
@@ -150,9 +184,8 @@ async def resolve(
                     failed += 1
                 progress(result)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        producing.cancel()
+        await asyncio.gather(producing, return_exceptions=True)
     return ResolveReport(resolved, failed, store.complete_partial_links())
 
 

@@ -504,6 +504,9 @@ class Store:
                     ).where(resolutions_t.c.id.in_(chunk))
                 )
             }
+            resolved: list[dict[str, Any]] = []
+            read: list[dict[str, Any]] = []
+            moves: list[dict[str, Any]] = []
             for resolution_id, result in results:
                 before = previous[resolution_id]
                 target = targets[result.canonical_url]
@@ -511,71 +514,113 @@ class Store:
                 retry = None
                 if not result.succeeded and attempts < max_attempts:
                     retry = now + timedelta(hours=retry_hours * 2 ** (attempts - 1))
-                conn.execute(
-                    update(resolutions_t)
-                    .where(resolutions_t.c.id == resolution_id)
-                    .values(
-                        outcome=result.outcome,
-                        final_url=result.final_url,
-                        chain=[[hop.url, hop.status, hop.via] for hop in result.chain],
-                        http_status=result.http_status,
-                        error=result.error,
-                        attempts=attempts,
-                        resolved_at=now,
-                        retry_at=retry,
-                        link_id=target,
-                    )
-                )
+                resolved.append({
+                    "b_id": resolution_id,
+                    "outcome": result.outcome,
+                    "final_url": result.final_url,
+                    "chain": [[hop.url, hop.status, hop.via] for hop in result.chain],
+                    "http_status": result.http_status,
+                    "error": result.error,
+                    "attempts": attempts,
+                    "resolved_at": now,
+                    "retry_at": retry,
+                    "link_id": target,
+                })  # fmt: skip
                 if result.succeeded:
-                    conn.execute(
-                        update(links_t)
-                        .where(links_t.c.id == target)
-                        .values(**_metadata_values(result), read_at=now, needs_tagging=True)
-                    )
+                    # The article's own page wins over what a variant (AMP, mobile) said; a
+                    # variant only fills what is still unknown.
+                    own = canonical_url(result.final_url, self.rules) == result.canonical_url
+                    values = {"v_" + key: value for key, value in _metadata_values(result).items()}
+                    read.append({"b_id": target, "b_own": own, "v_read_at": now} | values)
                 if target != before.link_id:
-                    self._move_mentions(conn, resolution_id, before.link_id, target)
+                    moves.append({"b_rid": resolution_id, "b_old": before.link_id, "b_new": target})
+            conn.execute(
+                update(resolutions_t).where(resolutions_t.c.id == bindparam("b_id")), resolved
+            )
+            if read:
+                columns = [key[2:] for key in read[0] if key.startswith("v_")]
+                for own in (False, True):
+                    rows = [row for row in read if row["b_own"] is own]
+                    if not rows:
+                        continue
+                    # What a page leaves out never erases what another page of the article said.
+                    values = {
+                        name: func.coalesce(bindparam("v_" + name), links_t.c[name])
+                        if own
+                        else func.coalesce(links_t.c[name], bindparam("v_" + name))
+                        for name in columns
+                    }
+                    conn.execute(
+                        update(links_t).where(links_t.c.id == bindparam("b_id")).values(values),
+                        [{k: v for k, v in row.items() if k != "b_own"} for row in rows],
+                    )
+            if moves:
+                self._move_mentions(conn, moves)
+            touched = sorted({row["b_id"] for row in read} | {row["b_new"] for row in moves})
+            for chunk in _chunks(touched):
+                conn.execute(
+                    update(links_t).where(links_t.c.id.in_(chunk)).values(needs_tagging=True)
+                )
 
-    def _move_mentions(self, conn: Connection, resolution_id: int, old: int, new: int) -> None:
-        """Re-point the mentions made through one resolution from link ``old`` to ``new``, and
-        drop ``old`` once nothing refers to it."""
-        already = select(mentions_t.c.entry_id).where(mentions_t.c.link_id == new)
+    def _move_mentions(self, conn: Connection, moves: Sequence[dict[str, Any]]) -> None:
+        """Re-point the mentions made through each resolution ``b_rid`` from link ``b_old`` to
+        ``b_new`` (rows of one executemany), and drop the old links nothing refers to any more."""
+        already = select(mentions_t.c.entry_id).where(mentions_t.c.link_id == bindparam("b_new"))
         conn.execute(
             delete(mentions_t).where(
-                mentions_t.c.resolution_id == resolution_id, mentions_t.c.entry_id.in_(already)
-            )
+                mentions_t.c.resolution_id == bindparam("b_rid"),
+                mentions_t.c.entry_id.in_(already),
+            ),
+            [{"b_rid": m["b_rid"], "b_new": m["b_new"]} for m in moves],
         )
         conn.execute(
             update(mentions_t)
-            .where(mentions_t.c.resolution_id == resolution_id)
-            .values(link_id=new)
+            .where(mentions_t.c.resolution_id == bindparam("b_rid"))
+            .values(link_id=bindparam("b_new")),
+            [{"b_rid": m["b_rid"], "b_new": m["b_new"]} for m in moves],
         )
-        old_seen = conn.execute(
-            select(links_t.c.first_seen_at).where(links_t.c.id == old)
-        ).scalar_one_or_none()
-        if old_seen is not None:
-            conn.execute(
-                update(links_t)
-                .where(links_t.c.id == new)
-                .where(links_t.c.first_seen_at.is_(None) | (links_t.c.first_seen_at > old_seen))
-                .values(first_seen_at=old_seen)
-            )
-        conn.execute(update(links_t).where(links_t.c.id == new).values(needs_tagging=True))
-        referenced = (
-            conn.execute(
-                select(func.count()).select_from(mentions_t).where(mentions_t.c.link_id == old)
-            ).scalar_one()
-            + conn.execute(
-                select(func.count())
-                .select_from(resolutions_t)
-                .where(resolutions_t.c.link_id == old)
-            ).scalar_one()
+        # The merged link was first seen when the earliest of its URLs was.
+        old_seen = (
+            select(links_t.c.first_seen_at)
+            .where(links_t.c.id == bindparam("b_old"))
+            .scalar_subquery()
         )
-        if not referenced:
-            conn.execute(
-                update(partial_links_t).where(partial_links_t.c.link_id == old).values(link_id=new)
+        conn.execute(
+            update(links_t)
+            .where(links_t.c.id == bindparam("b_new"), links_t.c.first_seen_at > old_seen)
+            .values(first_seen_at=old_seen),
+            [{"b_old": m["b_old"], "b_new": m["b_new"]} for m in moves],
+        )
+        olds = sorted({m["b_old"] for m in moves})
+        still_used: set[int] = set()
+        for chunk in _chunks(olds):
+            still_used.update(
+                conn.execute(
+                    select(mentions_t.c.link_id).where(mentions_t.c.link_id.in_(chunk))
+                ).scalars()
             )
-            conn.execute(delete(link_topics_t).where(link_topics_t.c.link_id == old))
-            conn.execute(delete(links_t).where(links_t.c.id == old))
+            still_used.update(
+                conn.execute(
+                    select(resolutions_t.c.link_id).where(resolutions_t.c.link_id.in_(chunk))
+                ).scalars()
+            )
+        orphans = [old for old in olds if old not in still_used]
+        new_of = {m["b_old"]: m["b_new"] for m in moves}
+        for chunk in _chunks(orphans):
+            partials = conn.execute(
+                select(partial_links_t.c.id, partial_links_t.c.link_id).where(
+                    partial_links_t.c.link_id.in_(chunk)
+                )
+            ).all()
+            if partials:
+                conn.execute(
+                    update(partial_links_t)
+                    .where(partial_links_t.c.id == bindparam("b_id"))
+                    .values(link_id=bindparam("b_link")),
+                    [{"b_id": p.id, "b_link": new_of[p.link_id]} for p in partials],
+                )
+            conn.execute(delete(link_topics_t).where(link_topics_t.c.link_id.in_(chunk)))
+            conn.execute(delete(links_t).where(links_t.c.id.in_(chunk)))
 
     def complete_partial_links(self) -> int:
         """Complete truncated display URLs whose prefix matches exactly one known link of the
@@ -875,20 +920,19 @@ def _entry_values(entry: FetchedEntry, digest: str) -> dict[str, Any]:
 
 
 def _metadata_values(result: Resolution) -> dict[str, Any]:
-    values: dict[str, Any] = {"content_type": result.content_type}
+    """The link columns a resolution sets: the same keys whatever it found (one executemany)."""
     meta = result.metadata
-    if meta is not None:
-        values |= {
-            "title": meta.title,
-            "description": meta.description,
-            "site_name": meta.site_name,
-            "author": meta.author,
-            "published_at": meta.published_at,
-            "language": meta.language,
-            "image_url": meta.image_url,
-            "citation": meta.citation or None,
-        }
-    return values
+    return {
+        "content_type": result.content_type,
+        "title": meta.title if meta else None,
+        "description": meta.description if meta else None,
+        "site_name": meta.site_name if meta else None,
+        "author": meta.author if meta else None,
+        "published_at": meta.published_at if meta else None,
+        "language": meta.language if meta else None,
+        "image_url": meta.image_url if meta else None,
+        "citation": (meta.citation or None) if meta else None,
+    }
 
 
 def _without_scheme(url: str) -> str:

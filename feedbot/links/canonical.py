@@ -35,7 +35,12 @@ DEFAULT_TRACKING_PARAMETERS: tuple[str, ...] = (
     "ref_url", "_hsenc", "_hsmi", "__hstc", "__hssc", "__hsfp", "hsctatracking", "mkt_tok",
     "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv", "wickedid", "s_cid", "cmpid", "ncid",
     "sr_share", "share", "smid", "cmp", "spm", "_ga", "_gl", "at_medium", "at_campaign",
-    "guccounter", "guce_referrer", "guce_referrer_sig",
+    "guccounter", "guce_referrer", "guce_referrer_sig", "mtm_*", "itm_*", "ga_*", "hmb_*",
+    "otm_*", "vn_*", "echobox", "fb_ref", "fb_source", "fb_action_ids", "fb_action_types",
+    "action_object_map", "action_type_map", "action_ref_map", "srsltid", "wt_mc", "wt_zmc",
+    "wtmc", "wtzmc", "wtrid", "__twitter_impression", "_openstat", "ref_", "mc_tc", "gs_l",
+    "os_ehash", "tracking_source", "ceneo_spo", "__s", "ml_subscriber", "ml_subscriber_hash",
+    "rb_clickid", "clickid",
 )  # fmt: skip
 
 _AMP_PARAMETERS = {"amp": None, "outputtype": "amp", "amp_js_v": None, "usqp": None}
@@ -71,7 +76,15 @@ def canonical_url(url: str, rules: UrlRules = DEFAULT_RULES) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def _canonical(url: str, rules: UrlRules) -> str:
-    url = _unwrap_amp_cache(url)
+    try:
+        normalized = _normalize(_unwrap_amp_cache(url), rules)
+        # "http://@/x" has no host: normalizing would make one of the path, differently each time
+        return normalized if urlsplit(normalized).hostname else url
+    except ValueError:  # urlsplit rejects it (e.g. "http://[example.com]"): keep it as given
+        return url
+
+
+def _normalize(url: str, rules: UrlRules) -> str:
     parts = urlsplit(url)
     if parts.fragment:
         parts = parts._replace(fragment="")
@@ -157,7 +170,12 @@ def prefer_page_canonical(
         if not same_site(candidate, final_url):
             continue
         preferred = canonical_url(candidate, rules)
-        if urlsplit(preferred).path == "/" and urlsplit(own).path != "/":
+        if _is_home(preferred) and not _is_home(own):
             continue
         return preferred
     return own
+
+
+def _is_home(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path == "/" and not parts.query

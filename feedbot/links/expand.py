@@ -18,6 +18,7 @@ failure, timeout, 5xx after retries).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -25,7 +26,7 @@ from urllib.parse import urljoin
 
 from feedbot.config import LinkSettings
 from feedbot.errors import BlockedAddressError, FetchError
-from feedbot.http import HttpClient, Response, reason_phrase
+from feedbot.http import OPAQUE_LOCATION, HttpClient, Response, reason_phrase
 from feedbot.links.canonical import UrlRules, canonical_url, prefer_page_canonical
 
 if TYPE_CHECKING:  # the metadata reader (BeautifulSoup) loads only when a page is read
@@ -151,6 +152,8 @@ class Expander:
         """``(via, absolute target)`` when the response sends the client elsewhere."""
         if _is_redirect(response):
             location = response.headers.get("location", "").strip()
+            if not location:
+                location = response.headers.get(OPAQUE_LOCATION, "").strip()
             return ("redirect", urljoin(response.url, location)) if location else None
         if metadata is None:
             return None
@@ -221,13 +224,26 @@ def _is_page(response: Response) -> bool:
 
 
 def _metadata(response: Response) -> PageMetadata:
+    """The page's metadata, read from its head alone unless it may be a script interstitial
+    (small, and its head says nothing about an article), whose redirect is in the body."""
     from feedbot.links.metadata import read_metadata
 
-    charset = response.headers.get_list("content-type")
-    encoding = None
-    for value in charset:
+    encoding = _charset(response)
+    head_end = _HEAD_END.search(response.content)
+    if head_end is not None and head_end.end() < len(response.content):
+        metadata = read_metadata(response.content[: head_end.end()], response.url, encoding)
+        if len(response.content) >= _INTERSTITIAL_BYTES or metadata.og_url or metadata.description:
+            return metadata
+    return read_metadata(response.content, response.url, encoding)
+
+
+_HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+
+
+def _charset(response: Response) -> str | None:
+    for value in response.headers.get_list("content-type"):
         for part in value.split(";")[1:]:
             key, _, found = part.partition("=")
             if key.strip().lower() == "charset" and found.strip():
-                encoding = found.strip().strip("\"'")
-    return read_metadata(response.content, response.url, encoding)
+                return found.strip().strip("\"'")
+    return None
