@@ -787,3 +787,39 @@ def test_canonical_url_raises_only_on_what_urlsplit_rejects(corpora: Path) -> No
                 except ValueError as e:
                     raised.append((url, repr(e)))
     assert raised == []
+
+
+def test_the_fast_path_agrees_with_url_normalize(
+    corpora: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """canonical.SIMPLE_URL skips url-normalize for URLs it would leave as they are: on every
+    corpus URL (and URLs shaped like real shared links), canonical_url gives the same key with
+    the fast path as with url-normalize always called."""
+    import re
+
+    from feedbot.links import canonical
+
+    urls = sorted(
+        {url for found in corpus_web_urls(corpora).values() for url in found if _splits(url)}
+        | {
+            "https://www.chalkbeat.org/2026/02/17/teacher-transfers/?utm_source=x&id=7",
+            "https://example.com/a/b.html?q=a+b&x=(1)",
+            "https://example.com/.well-known/feed",
+            "https://example.com",
+            "https://example.com/a//b",
+            "http://example.com:80/a",
+            "https://example.com:443/a",
+            "http://127.0.0.1:8080/feed/entry1.html",
+        }
+    )
+    assert sum(1 for url in urls if canonical._is_simple(url.split("#")[0])) > 50
+
+    def keys() -> list[str]:
+        canonical._canonical.cache_clear()
+        return [canonical_url(url) for url in urls]
+
+    fast = keys()
+    monkeypatch.setattr(canonical, "SIMPLE_URL", re.compile(r"(?!)"))
+    slow = keys()
+    canonical._canonical.cache_clear()
+    assert [(u, f, s) for u, f, s in zip(urls, fast, slow, strict=True) if f != s] == []
