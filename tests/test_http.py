@@ -176,3 +176,25 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after("Mon, 23 Nov 2026 11:00:00 GMT", now) == 0
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
+
+
+def test_behind_a_proxy_requests_go_through_it_and_the_guard_checks_literal_ips(
+    server: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With HTTP_PROXY set, the client sends every request to the proxy (here the fixture
+    server, which reads the absolute-form target's host). The target's address is the proxy's
+    business, so the guard only refuses literal private IPs."""
+    server.routes["news.example.org/article"] = Route(
+        body=b"via the proxy", content_type="text/plain"
+    )
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.base_url)
+    monkeypatch.setenv("NO_PROXY", "")
+    guarded = settings(allow_private_networks=False)
+
+    response = asyncio.run(get(guarded, "http://news.example.org/article"))
+    assert (response.status, response.content) == (200, b"via the proxy")  # type: ignore[attr-defined]
+    assert server.requests[-1][1]["host"] == "news.example.org"
+    with pytest.raises(BlockedAddressError, match="10.1.2.3"):
+        asyncio.run(get(guarded, "http://10.1.2.3/admin"))
