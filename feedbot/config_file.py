@@ -32,6 +32,13 @@ timezone = "UTC"                     # IANA zone that decides which day an item 
 # max_per_host = 4
 # max_response_bytes = 10485760
 # retries = 2
+# min_host_interval_seconds = 0.1  # politeness: least time between two requests to one host
+# contact_url = "https://example.org/about-this-bot"  # in the User-Agent, for site owners
+
+[links]
+# resolve = true        # follow shared links to their articles and read their metadata
+# max_hops = 10
+# tracking_parameters = ["utm_*", "fbclid", "gclid"]  # replaces the default list (README)
 
 [digest]
 # from_address = "feedbot@example.org"

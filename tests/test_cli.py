@@ -182,3 +182,30 @@ def test_every_command_has_help_and_is_in_the_readme(command: tuple[str, ...]) -
     assert result.exit_code == 0 and "Usage:" in result.output
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert f"feedbot {' '.join(command)}" in readme
+
+
+def test_resolve_shows_where_a_short_link_leads(tmp_path: Path) -> None:
+    page = (
+        b'<html><head><title>x</title><meta property="og:title" content="The Article">'
+        b"</head><body></body></html>"
+    )
+    routes = {
+        "/s/1": Route(status=301, headers={"Location": "/a?utm_source=x"}, conditional=False),
+        "/a": Route(body=page, content_type="text/html"),
+    }
+    with FixtureServer(routes) as server:
+        (tmp_path / "feedbot.toml").write_text(
+            "[http]\nallow_private_networks = true\nmin_host_interval_seconds = 0\n"
+        )
+        first = feedbot("resolve", "--json", server.url("/s/1"), cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        record = json.loads(first.stdout)
+        assert record["outcome"] == "ok"
+        assert (record["canonical_url"], record["title"]) == (server.url("/a"), "The Article")
+        assert [hop[1:] for hop in record["chain"]] == [[301, "redirect"], [200, "final"]]
+        hits = dict(server.hits)
+        text = feedbot("resolve", server.url("/s/1"), cwd=tmp_path)  # from the cache
+        assert text.returncode == 0 and "ok: " + server.url("/a") in text.stdout
+        assert dict(server.hits) == hits
+        bad = feedbot("resolve", "ftp://example.org/x", cwd=tmp_path)
+        assert bad.returncode == 2 and "not an http(s) URL" in bad.stderr
