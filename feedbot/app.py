@@ -78,13 +78,14 @@ class App:
         """Resolve these URLs through the cache (the network only for URLs never resolved, or
         all of them with ``refresh``); returns what the cache then knows of each."""
         ids = self.store.remember_urls(urls, self.clock())
+        found = self.store.cached_resolutions(urls)
         if refresh:
             due = list({rid: url for url, rid in ids.items()}.items())
         else:
-            cached = self.store.cached_resolutions(urls)
-            due = list({ids[u]: u for u in urls if cached[u].outcome == "pending"}.items())
-        if due:
-            asyncio.run(self._resolve(due, lambda result: None))
+            due = list({ids[u]: u for u in urls if found[u].outcome == "pending"}.items())
+        if not due:
+            return found
+        asyncio.run(self._resolve(due, lambda result: None))
         return self.store.cached_resolutions(urls)
 
     async def _resolve(
