@@ -30,9 +30,14 @@ def xml_text(value: str) -> str:
 
 def item_html(item: Item) -> str:
     """The HTML body of an item in a feed: its sanitized summary and who shared it."""
-    shared = ", ".join(escape(source.name) for source in item.sources)
+    names = ", ".join(escape(source.name) for source in item.sources)
+    sharers = (
+        f"<p>Shared by {item.shared_by}: {names}.</p>"
+        if item.shared_by > 1
+        else (f"<p>From {names}.</p>")
+    )
     summary = clean_html(item.summary_html)
-    return f"{summary}\n<p>Shared by {shared}.</p>" if summary else f"<p>Shared by {shared}.</p>"
+    return f"{summary}\n{sharers}" if summary else sharers
 
 
 def rss(
