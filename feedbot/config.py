@@ -127,6 +127,28 @@ class SourceSettings(_Model):
         return value
 
 
+class ResearchSettings(_Model):
+    """DOIs and arXiv ids: where they are resolved to citations. The base URLs are settings so
+    tests (and mirrors) can point elsewhere."""
+
+    resolve: bool = Field(True, description="Turn DOIs and arXiv ids into full citations.")
+    doi_base_url: str = Field(
+        "https://doi.org", description="DOI resolver (content negotiation, CSL-JSON)."
+    )
+    crossref_base_url: str = Field(
+        "https://api.crossref.org", description="Crossref REST API (fallback and search)."
+    )
+    arxiv_base_url: str = Field(
+        "https://export.arxiv.org/api/query", description="arXiv API query endpoint (Atom)."
+    )
+    mailto: str | None = Field(
+        None, description="Contact e-mail sent to Crossref: its 'polite pool' for identified users."
+    )
+    arxiv_interval_seconds: float = Field(
+        3.0, ge=0, description="Least time between two arXiv API requests (arXiv asks for 3 s)."
+    )
+
+
 class DigestSettings(_Model):
     """The daily email digest."""
 
@@ -159,6 +181,9 @@ class Settings(_Model):
     )
     http: HttpSettings = Field(default_factory=HttpSettings, description="The [http] table.")
     links: LinkSettings = Field(default_factory=LinkSettings, description="The [links] table.")
+    research: ResearchSettings = Field(
+        default_factory=ResearchSettings, description="The [research] table."
+    )
     digest: DigestSettings = Field(
         default_factory=DigestSettings, description="The [digest] table."
     )
