@@ -21,7 +21,7 @@ from feedbot.errors import PublishError
 from feedbot.http import HttpClient
 from feedbot.links.canonical import UrlRules
 from feedbot.links.expand import Resolution
-from feedbot.pipeline import ResolveReport, SourceResult
+from feedbot.pipeline import ResearchReport, ResolveReport, SourceResult
 from feedbot.records import CachedResolution, Item, TopicRef
 from feedbot.store import Store
 from feedbot.tagging import Tagger
@@ -106,6 +106,20 @@ class App:
             produce = pipeline.resolve_here(http, links, self.store.rules)
             return await pipeline.resolve(self.store, produce, links, self.clock, due, progress)
 
+    def research(self) -> ResearchReport:
+        """Find the papers among the links and look up their citations (DOIs through doi.org
+        and Crossref, arXiv ids through the arXiv API)."""
+        return asyncio.run(self._research())
+
+    async def _research(self) -> ResearchReport:
+        if not self.settings.research.resolve:
+            return await pipeline.research(self.store, None, self.clock)
+        from feedbot.links.scholarly import ScholarlyClient
+
+        async with self.http_client() as http:
+            client = ScholarlyClient(http, self.settings.research)
+            return await pipeline.research(self.store, client, self.clock)
+
     def tag(self, everything: bool = False) -> int:
         """Assign topics to new or changed links (every link with ``everything``)."""
         return pipeline.tag(self.store, Tagger(self.settings.topics), everything)
@@ -119,6 +133,7 @@ class App:
             self.resolve()
         else:  # completing truncated links from known ones needs no network
             self.store.complete_partial_links()
+        self.research()
         self.tag()
         return results
 

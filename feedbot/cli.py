@@ -195,6 +195,7 @@ def fetch(ctx: Context) -> None:
     _report_ingest(ctx, results)
     if ctx.settings.links.resolve:
         _report_resolve(ctx, ctx.app.resolve())
+    _report_research(ctx, ctx.app.research())
     tagged = ctx.app.tag()
     ctx.say(f"Tagged {tagged} new or changed items.")
 
@@ -242,6 +243,13 @@ def ingest(ctx: Context) -> None:
     with _progress(ctx, len(ctx.app.store.active_sources())) as progress:
         results = ctx.app.ingest(progress)
     _report_ingest(ctx, results)
+
+
+@cli.command()
+@pass_context
+def research(ctx: Context) -> None:
+    """Stage: find the papers among the links (DOIs, arXiv ids) and look up their citations."""
+    _report_research(ctx, ctx.app.research())
 
 
 @cli.command()
@@ -379,6 +387,14 @@ def _report_resolve(ctx: Context, report: Any) -> None:
     ctx.say(f"Resolved {report.resolved} links ({report.failed} failed, retried later).")
     if report.completed_partials:
         ctx.say(f"Completed {report.completed_partials} truncated links.")
+
+
+def _report_research(ctx: Context, report: Any) -> None:
+    if report.papers or report.cited or report.failed:
+        ctx.say(
+            f"Papers: {report.papers} found, {report.cited} citations looked up, "
+            f"{report.failed} lookups failed or found nothing."
+        )
 
 
 def _write_output(out: Path | None, data: bytes) -> None:

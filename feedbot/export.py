@@ -8,18 +8,22 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from feedbot.links.citation import Author
 from feedbot.records import Item
 
 FIELDS = (
     "title", "url", "canonical_url", "reached_by", "sources", "shared_by", "mentions", "topics",
     "date", "first_seen_at", "summary", "site_name", "author", "published_at", "language",
-    "image_url",
+    "image_url", "doi", "arxiv_id", "citation", "authors", "year", "container", "volume", "issue",
+    "pages", "publisher", "type",
 )  # fmt: skip
 
 
 def item_record(item: Item) -> dict[str, Any]:
     """One article: its canonical URL, the URLs it was shared as, the distinct sources that
-    shared it (``shared_by`` counts them) and every post that did (``mentions``)."""
+    shared it (``shared_by`` counts them) and every post that did (``mentions``); for papers,
+    the DOI, arXiv id and citation fields."""
+    paper = item.citation
     return {
         "title": item.title,
         "url": item.url,
@@ -46,7 +50,22 @@ def item_record(item: Item) -> dict[str, Any]:
         "published_at": item.published_at.isoformat() if item.published_at else None,
         "language": item.language,
         "image_url": item.image_url,
+        "doi": item.doi,
+        "arxiv_id": item.arxiv_id,
+        "citation": item.citation_text,
+        "authors": [_name(author) for author in paper.authors] if paper else [],
+        "year": paper.year if paper else None,
+        "container": paper.container if paper else None,
+        "volume": paper.volume if paper else None,
+        "issue": paper.issue if paper else None,
+        "pages": paper.pages if paper else None,
+        "publisher": paper.publisher if paper else None,
+        "type": paper.type if paper else None,
     }
+
+
+def _name(author: Author) -> str:
+    return f"{author.family}, {author.given}" if author.given else author.family
 
 
 def to_jsonl(items: Iterable[Item]) -> str:
@@ -59,7 +78,7 @@ def to_csv(items: Sequence[Item]) -> str:
     writer.writeheader()
     for item in items:
         record = item_record(item)
-        for key in ("reached_by", "sources", "topics"):
+        for key in ("reached_by", "sources", "topics", "authors"):
             record[key] = "; ".join(record[key])
         record["mentions"] = "; ".join(
             f"{m['source']}: {m['url'] or m['shared_url']}" for m in record["mentions"]

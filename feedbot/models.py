@@ -104,6 +104,15 @@ class Link(SQLModel, table=True):
     citation: dict[str, list[str]] | None = Field(default=None, sa_type=JSON)
     content_type: str | None = Field(default=None, sa_type=Text)
     read_at: datetime | None = _utc()
+    # A paper: its identifiers and the citation the research services gave for it.
+    doi: str | None = Field(default=None, sa_type=Text, unique=True, index=True)
+    arxiv_id: str | None = Field(default=None, sa_type=Text, index=True)
+    # None: not looked at yet; "none": not a paper; "pending", "ok", "not_found", "error".
+    paper_state: str | None = Field(default=None, index=True)
+    paper: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    paper_note: str | None = Field(default=None, sa_type=Text)
+    paper_attempts: int = 0
+    paper_checked_at: datetime | None = _utc()
 
 
 class UrlResolution(SQLModel, table=True):

@@ -18,17 +18,21 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from feedbot.config import LinkSettings
 from feedbot.errors import FeedbotError
 from feedbot.http import HttpClient
 from feedbot.links.canonical import UrlRules
+from feedbot.links.citation import Citation
 from feedbot.links.expand import Expander, Resolution
-from feedbot.records import FetchReport
+from feedbot.records import FetchReport, LinkFacts
 from feedbot.sources import SourceState, registry
 from feedbot.store import Store
 from feedbot.tagging import Tagger
+
+if TYPE_CHECKING:
+    from feedbot.links.scholarly import ScholarlyClient
 
 log = logging.getLogger(__name__)
 
@@ -213,3 +217,58 @@ def tag(store: Store, tagger: Tagger, everything: bool = False) -> int:
         ]
     store.save_tags(tags)
     return len(tags)
+
+
+@dataclass(frozen=True)
+class ResearchReport:
+    papers: int  # links found to be papers this run
+    cited: int  # citations looked up successfully
+    failed: int  # lookups that failed (retried next run) or found nothing
+
+
+def identify_paper(facts: LinkFacts) -> tuple[str | None, str | None]:
+    """``(doi, arxiv id)`` of a link: from its URL, the URLs its resolutions reached, or its
+    page's scholarly meta tags; ``(None, None)`` when it is not a paper."""
+    from feedbot.links.arxiv import arxiv_id_from_doi, arxiv_id_in_url, normalize_arxiv_id
+    from feedbot.links.doi import doi_in_metadata, doi_in_url
+
+    urls = [facts.url, *facts.urls]
+    doi = next(filter(None, map(doi_in_url, urls)), None) or doi_in_metadata(facts.citation)
+    arxiv = arxiv_id_from_doi(doi) if doi else None
+    if arxiv:
+        return None, arxiv
+    if doi:
+        return doi, None
+    declared = [normalize_arxiv_id(v) for v in facts.citation.get("citation_arxiv_id", ())]
+    found = [*map(arxiv_id_in_url, urls), *declared]
+    return None, next(filter(None, found), None)
+
+
+async def research(
+    store: Store, client: ScholarlyClient | None, clock: Clock, max_attempts: int = 5
+) -> ResearchReport:
+    """Find the papers among the links (each paper becomes one item under its DOI or arXiv
+    id), then, with a ``client``, turn their DOIs and arXiv ids into citations."""
+    found = {facts.id: identify_paper(facts) for facts in store.links_to_identify()}
+    store.set_identifiers(found, clock())
+    papers = sum(1 for ids in found.values() if ids != (None, None))
+    if client is None:
+        return ResearchReport(papers, 0, 0)
+    due = store.papers_due(max_attempts)
+    results: list[tuple[int, str, Citation | None, str | None]] = []
+    by_doi = [(link_id, doi) for link_id, doi, _ in due if doi]
+    lookups = await asyncio.gather(*(client.doi(doi) for _, doi in by_doi))
+    for (link_id, _), lookup in zip(by_doi, lookups, strict=True):
+        results.append((link_id, lookup.status, lookup.citation, lookup.error))
+    by_arxiv = {arxiv: link_id for link_id, doi, arxiv in due if arxiv and not doi}
+    if by_arxiv:
+        answers = await client.arxiv(sorted(by_arxiv))
+        for arxiv, link_id in by_arxiv.items():
+            answer = answers.get(arxiv)
+            if answer is None:
+                results.append((link_id, "not_found", None, "arXiv did not answer for it"))
+            else:
+                results.append((link_id, answer.status, answer.citation, answer.error))
+    store.save_papers(results, clock())
+    cited = sum(1 for _, state, _, _ in results if state == "ok")
+    return ResearchReport(papers, cited, len(results) - cited)

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from feedbot.links.citation import Citation, format_citation
 from feedbot.sources import FetchOutcome
 
 
@@ -54,6 +55,13 @@ class Item:
     image_url: str | None = None
     language: str | None = None
     published_at: datetime | None = None  # the article's own date, when its page gives one
+    doi: str | None = None
+    arxiv_id: str | None = None
+    citation: Citation | None = None  # for papers, once the research services answered
+
+    @property
+    def citation_text(self) -> str | None:
+        return format_citation(self.citation) if self.citation else None
 
     @property
     def shared_by(self) -> int:
@@ -75,6 +83,16 @@ class CachedResolution:
     title: str | None
     error: str | None
     chain: tuple[tuple[object, ...], ...]  # (url, status, via) per hop
+
+
+@dataclass(frozen=True)
+class LinkFacts:
+    """What is known of a link that may be a paper (see Store.links_to_identify)."""
+
+    id: int
+    url: str
+    citation: dict[str, list[str]]  # the page's scholarly meta tags
+    urls: list[str]  # where its resolutions ended
 
 
 @dataclass(frozen=True)

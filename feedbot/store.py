@@ -33,6 +33,7 @@ from feedbot.config import SourceSettings, TopicSettings
 from feedbot.db import db_error
 from feedbot.errors import StoreError
 from feedbot.links.canonical import DEFAULT_RULES, UrlRules, canonical_url
+from feedbot.links.citation import Citation, citation_from_json, citation_to_json
 from feedbot.links.expand import SUCCESS, Resolution
 from feedbot.models import (
     Digest,
@@ -50,6 +51,7 @@ from feedbot.records import (
     CachedResolution,
     FetchReport,
     Item,
+    LinkFacts,
     MentionRef,
     SaveResult,
     SourceRef,
@@ -622,6 +624,123 @@ class Store:
             conn.execute(delete(link_topics_t).where(link_topics_t.c.link_id.in_(chunk)))
             conn.execute(delete(links_t).where(links_t.c.id.in_(chunk)))
 
+    # -- papers ------------------------------------------------------------------------------
+
+    def links_to_identify(self) -> list[LinkFacts]:
+        """Links not yet checked for being a paper: their URL, the URLs their resolutions ended
+        at, and their page's scholarly meta tags."""
+        query = (
+            select(links_t.c.id, links_t.c.url, links_t.c.citation, resolutions_t.c.final_url)
+            .outerjoin(resolutions_t, resolutions_t.c.link_id == links_t.c.id)
+            .where(links_t.c.paper_state.is_(None))
+            .order_by(links_t.c.id)
+        )
+        facts: dict[int, LinkFacts] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                known = facts.setdefault(row.id, LinkFacts(row.id, row.url, row.citation or {}, []))
+                if row.final_url and row.final_url not in known.urls:
+                    known.urls.append(row.final_url)
+        return list(facts.values())
+
+    def set_identifiers(
+        self, found: Mapping[int, tuple[str | None, str | None]], now: datetime
+    ) -> None:
+        """Record what each link is: ``(doi, arxiv id)``, or ``(None, None)`` for no paper. A
+        paper's link moves to its identity URL (``https://doi.org/<doi>``, or arXiv's abstract
+        page), merging with the other links of the same paper."""
+        if not found:
+            return
+        with self._begin() as conn:
+            plain = [link_id for link_id, ids in found.items() if ids == (None, None)]
+            for chunk in _chunks(plain):
+                conn.execute(
+                    update(links_t).where(links_t.c.id.in_(chunk)).values(paper_state="none")
+                )
+            papers = {link_id: ids for link_id, ids in found.items() if ids != (None, None)}
+            identity = {
+                link_id: f"https://doi.org/{doi}" if doi else f"https://arxiv.org/abs/{arxiv}"
+                for link_id, (doi, arxiv) in papers.items()
+            }
+            targets = self._ensure_links(conn, set(identity.values()), now)
+            for link_id, (doi, arxiv) in papers.items():
+                target = targets[identity[link_id]]
+                if target != link_id:
+                    self._merge_link(conn, link_id, target)
+                values: dict[str, Any] = {"doi": doi, "arxiv_id": arxiv, "needs_tagging": True}
+                state = conn.execute(
+                    select(links_t.c.paper_state).where(links_t.c.id == target)
+                ).scalar_one()
+                if state in (None, "none"):
+                    values |= {"paper_state": "pending", "paper_attempts": 0}
+                conn.execute(update(links_t).where(links_t.c.id == target).values(**values))
+
+    def _merge_link(self, conn: Connection, old: int, new: int) -> None:
+        """Fold link ``old`` into ``new``: its mentions, resolutions and partial links move over,
+        what ``new`` does not know of the page is kept, and ``old`` is deleted."""
+        already = select(mentions_t.c.entry_id).where(mentions_t.c.link_id == new)
+        conn.execute(
+            delete(mentions_t).where(
+                mentions_t.c.link_id == old, mentions_t.c.entry_id.in_(already)
+            )
+        )
+        conn.execute(update(mentions_t).where(mentions_t.c.link_id == old).values(link_id=new))
+        conn.execute(
+            update(resolutions_t).where(resolutions_t.c.link_id == old).values(link_id=new)
+        )
+        conn.execute(
+            update(partial_links_t).where(partial_links_t.c.link_id == old).values(link_id=new)
+        )
+        keep = ("title", "description", "site_name", "author", "published_at", "language",
+                "image_url", "citation", "content_type", "read_at", "first_seen_at")  # fmt: skip
+        before = conn.execute(select(*(links_t.c[name] for name in keep)).where(
+            links_t.c.id == old)).one()  # fmt: skip
+        values: dict[str, Any] = {
+            name: func.coalesce(links_t.c[name], value)
+            for name, value in zip(keep, before, strict=True)
+            if value is not None and name != "first_seen_at"
+        }
+        if before.first_seen_at is not None:  # the earlier of the two
+            earliest = func.min if conn.dialect.name == "sqlite" else func.least
+            values["first_seen_at"] = earliest(links_t.c.first_seen_at, before.first_seen_at)
+        values["needs_tagging"] = True
+        conn.execute(update(links_t).where(links_t.c.id == new).values(**values))
+        conn.execute(delete(link_topics_t).where(link_topics_t.c.link_id == old))
+        conn.execute(delete(links_t).where(links_t.c.id == old))
+
+    def papers_due(self, max_attempts: int) -> list[tuple[int, str | None, str | None]]:
+        """(link id, DOI, arXiv id) of papers whose citation is still to be looked up."""
+        query = (
+            select(links_t.c.id, links_t.c.doi, links_t.c.arxiv_id)
+            .where(
+                (links_t.c.paper_state == "pending")
+                | ((links_t.c.paper_state == "error") & (links_t.c.paper_attempts < max_attempts))
+            )
+            .order_by(links_t.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [(row.id, row.doi, row.arxiv_id) for row in conn.execute(query)]
+
+    def save_papers(
+        self, results: Sequence[tuple[int, str, Citation | None, str | None]], now: datetime
+    ) -> None:
+        """Store each lookup: ``(link id, state, citation, note)``; a citation gives the item
+        its title."""
+        if not results:
+            return
+        with self._begin() as conn:
+            for link_id, state, citation, note in results:
+                values: dict[str, Any] = {
+                    "paper_state": state,
+                    "paper_note": note,
+                    "paper_checked_at": now,
+                    "paper_attempts": links_t.c.paper_attempts + 1,
+                    "needs_tagging": True,
+                }
+                if citation is not None:
+                    values |= {"paper": citation_to_json(citation), "title": citation.title}
+                conn.execute(update(links_t).where(links_t.c.id == link_id).values(**values))
+
     def complete_partial_links(self) -> int:
         """Complete truncated display URLs whose prefix matches exactly one known link of the
         same host; each completion becomes a mention of that link. Returns how many."""
@@ -750,6 +869,9 @@ class Store:
                 links_t.c.image_url,
                 links_t.c.language,
                 links_t.c.published_at.label("article_published_at"),
+                links_t.c.doi,
+                links_t.c.arxiv_id,
+                links_t.c.paper,
                 mentions_t.c.url.label("mention_url"),
                 entries_t.c.title.label("entry_title"),
                 entries_t.c.url.label("entry_url"),
@@ -896,6 +1018,9 @@ def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:
         image_url=first.image_url,
         language=first.language,
         published_at=first.article_published_at,
+        doi=first.doi,
+        arxiv_id=first.arxiv_id,
+        citation=citation_from_json(first.paper) if first.paper else None,
     )
 
 

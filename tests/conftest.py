@@ -96,6 +96,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             # Links point at hosts of the real web, unreachable here: the tests that resolve
             # links turn this on and serve the articles themselves.
             "links": {"resolve": False},
+            "research": {"resolve": False},
             "sources": sources or [],
         }
         for key, value in overrides.items():

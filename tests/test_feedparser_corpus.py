@@ -406,6 +406,7 @@ def real_run(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 "database_url": f"sqlite:///{folder / 'feedbot.db'}",
                 "http": {"allow_private_networks": True, "min_host_interval_seconds": 0, **HTTP},
                 "links": {"resolve": False},  # their links lead to the real web
+                "research": {"resolve": False},
                 "sources": sources,
             },
             folder / "feedbot.toml",

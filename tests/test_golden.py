@@ -79,6 +79,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Fixture
                     "retries": 0,
                 },
                 "links": {"resolve": False},  # their links lead to the real web
+                "research": {"resolve": False},
                 "digest": {"from_address": "digest@example.org", "to": ["reader@example.org"]},
                 "sources": [
                     {"name": name, "url": server.url(f"/feeds/{file}"), "topics": topics}

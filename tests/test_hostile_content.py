@@ -623,6 +623,7 @@ def published(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                     "timeout_seconds": 30,
                 },
                 "links": {"resolve": False},  # their links lead to the real web
+                "research": {"resolve": False},
                 "digest": {"max_items_per_topic": 100_000, "to": ["reader@example.org"]},
                 "sources": sources,
             },

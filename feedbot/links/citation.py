@@ -6,7 +6,8 @@ turned into, so everything downstream (merging, publishing, export) sees one sha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,16 @@ def format_citation(citation: Citation) -> str:
     elif citation.arxiv_id:
         parts.append(f"arXiv:{citation.arxiv_id}.")
     return " ".join(parts)
+
+
+def citation_to_json(citation: Citation) -> dict[str, Any]:
+    return asdict(citation)
+
+
+def citation_from_json(data: dict[str, Any]) -> Citation:
+    """The inverse of :func:`citation_to_json`; unknown keys (from a newer feedbot) ignored."""
+    known = {name for name in Citation.__dataclass_fields__}
+    values = {key: value for key, value in data.items() if key in known}
+    values["authors"] = tuple(Author(**author) for author in values.get("authors") or ())
+    values["related_dois"] = tuple(values.get("related_dois") or ())
+    return Citation(**values)

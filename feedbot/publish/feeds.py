@@ -37,6 +37,8 @@ def item_html(item: Item) -> str:
         else (f"<p>From {names}.</p>")
     )
     summary = clean_html(item.summary_html)
+    if item.citation_text:
+        summary = f"<p><cite>{escape(item.citation_text)}</cite></p>\n{summary}".rstrip()
     return f"{summary}\n{sharers}" if summary else sharers
 
 

@@ -66,6 +66,7 @@ def plan_pages(
         "title": settings.title,
         "topics": topics,
         "topic_counts": {topic.id: len(by_topic[topic.id]) for topic in topics},
+        "paper_count": sum(1 for item in items if item.doi or item.arxiv_id),
         "generated_at": now,
     }
 
@@ -76,6 +77,8 @@ def plan_pages(
     pages = [
         page("index.html", "index.html", items=items[: settings.home_items], total=len(items),
              days=days[:14], feed_base=""),
+        page("papers.html", "papers.html",
+             items=[item for item in items if item.doi or item.arxiv_id]),
         page("days/index.html", "archive.html",
              days=[(day, len(by_day[day])) for day in days], heading="Archive"),
         page("sources/index.html", "sources.html", sources=sources,
