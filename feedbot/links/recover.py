@@ -813,51 +813,32 @@ def _checks(reference: Reference, candidate: Citation) -> list[_Check]:
                 )
             )
 
-    if reference.volume:
-        if not candidate.volume:
-            checks.append(_Check("candidate has no volume", 0.5, 0.0))
-        elif candidate.volume.strip().casefold() == reference.volume.strip().casefold():
-            checks.append(_Check(f"volume {reference.volume} matches", 0.5, 1.0, tag="volume"))
-        else:
-            checks.append(
-                _Check(
-                    f"volume {candidate.volume} differs from {reference.volume}",
-                    0.5,
-                    0.0,
-                    fails=True,
-                )
-            )
-
-    if reference.issue:
-        if not candidate.issue:
-            checks.append(_Check("candidate has no issue", 0.5, 0.0))
-        elif candidate.issue.strip().casefold() == reference.issue.strip().casefold():
-            checks.append(_Check(f"issue {reference.issue} matches", 0.5, 1.0, tag="issue"))
-        else:
-            checks.append(
-                _Check(
-                    f"issue {candidate.issue} differs from {reference.issue} (not decisive)",
-                    0.5,
-                    0.0,
-                )
-            )
-
-    if reference.pages:
-        if not candidate.pages:
-            checks.append(_Check("candidate has no pages", 0.5, 0.0))
-        elif _first_page(candidate.pages) == _first_page(reference.pages):
-            checks.append(_Check("pages match", 0.5, 1.0, tag="pages"))
-        else:
-            checks.append(
-                _Check(
-                    f"first page {_first_page(candidate.pages)} differs from "
-                    f"{_first_page(reference.pages)}",
-                    0.5,
-                    0.0,
-                    fails=True,
-                )
-            )
+    first_pages = [_first_page(pages) if pages else None
+                   for pages in (reference.pages, candidate.pages)]  # fmt: skip
+    for field, stated, given, decisive in (
+        ("volume", reference.volume, candidate.volume, True),
+        ("issue", reference.issue, candidate.issue, False),
+        ("first page", first_pages[0], first_pages[1], True),
+    ):
+        if stated:
+            checks.append(_field_check(field, stated, given, decisive))
     return checks
+
+
+def _field_check(field: str, wanted: str, found: str | None, decisive: bool) -> _Check:
+    """Volume, issue or first page, at half weight; a mismatch rejects when ``decisive``."""
+    if field == "first page":
+        if not found:
+            return _Check("candidate has no pages", 0.5, 0.0)
+        if found == wanted:
+            return _Check("pages match", 0.5, 1.0, tag="pages")
+    else:
+        if not found:
+            return _Check(f"candidate has no {field}", 0.5, 0.0)
+        if found.strip().casefold() == wanted.strip().casefold():
+            return _Check(f"{field} {wanted} matches", 0.5, 1.0, tag=field)
+    note = "" if decisive else " (not decisive)"
+    return _Check(f"{field} {found} differs from {wanted}{note}", 0.5, 0.0, fails=decisive)
 
 
 def _verdict(checks: list[_Check]) -> Verdict:
