@@ -177,7 +177,7 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
-_WORDS = _words(
+WORDS = _words(
     "students teachers school curriculum literacy university classroom assessment tutoring "
     "learning model language models neural network benchmark agents training embeddings "
     "court ruling judge lawsuit regulation copyright statute appeals privacy contract "
@@ -264,7 +264,7 @@ def _make_feed(index: int, entries: int, rng: random.Random) -> Document:
 
 
 def _sentence(rng: random.Random, low: int, high: int) -> str:
-    words = [rng.choice(_WORDS) for _ in range(rng.randint(low, high))]
+    words = [rng.choice(WORDS) for _ in range(rng.randint(low, high))]
     return " ".join(words).capitalize() + "."
 
 
@@ -381,7 +381,29 @@ _STATUSES = (200, 304, 404)  # counted per process; anything else is counted as 
 _SLOTS = len(_STATUSES) + 1
 
 
-class FeedServer:
+class _ServerProcesses:
+    """What the benchmark servers share: child processes stopped on exit."""
+
+    _children: list[Any]
+
+    def stop(self) -> None:
+        for child in self._children:
+            if child.is_alive():
+                child.terminate()
+        for child in self._children:
+            child.join(timeout=10)
+        self._children.clear()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class FeedServer(_ServerProcesses):
     """Serve ``documents`` on 127.0.0.1 from ``processes`` child processes sharing one port
     (``SO_REUSEPORT``; the kernel spreads connections across them).
 
@@ -450,24 +472,8 @@ class FeedServer:
             holder.close()
         return self
 
-    def stop(self) -> None:
-        for child in self._children:
-            if child.is_alive():
-                child.terminate()
-        for child in self._children:
-            child.join(timeout=10)
-        self._children.clear()
-
     def __enter__(self) -> FeedServer:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def counts(self) -> dict[str, int]:
         """Responses sent so far, by status: ``{"200": …, "304": …, "404": …, "other": …}``."""
@@ -862,7 +868,7 @@ _MISDIRECTED = (
 )
 
 
-class LinkServer:
+class LinkServer(_ServerProcesses):
     """Serve a :class:`LinkFarm` from ``processes`` child processes sharing one port on each of
     the farm's loopback addresses (``SO_REUSEPORT``); a lean asyncio HTTP/1.1 server with
     keep-alive and ``HEAD``. A request for a path on the wrong host is answered 421.
@@ -916,24 +922,8 @@ class LinkServer:
                 holder.close()
         return self
 
-    def stop(self) -> None:
-        for child in self._children:
-            if child.is_alive():
-                child.terminate()
-        for child in self._children:
-            child.join(timeout=10)
-        self._children.clear()
-
     def __enter__(self) -> LinkServer:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def counts(self) -> dict[str, int]:
         """Connections accepted and responses sent so far: ``{"connections": …, "HEAD 301": …}``."""
