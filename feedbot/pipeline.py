@@ -178,8 +178,7 @@ async def resolve(
             if not waiting.done():
                 waiting.cancel()
                 continue
-            arrivals.put_nowait(waiting.result())
-            batch = await _next_batch(arrivals, len(due) - resolved - failed)
+            batch = await _next_batch(arrivals, len(due) - resolved - failed, waiting.result())
             store.save_resolutions(batch, clock(), settings.retry_hours, settings.max_attempts)
             for _, result in batch:
                 if result.succeeded:
@@ -193,9 +192,12 @@ async def resolve(
     return ResolveReport(resolved, failed, store.complete_partial_links())
 
 
-async def _next_batch(arrivals: asyncio.Queue[T], outstanding: int) -> list[T]:
-    """The next arrival and whatever else arrives within ``WRITE_WINDOW`` seconds."""
-    batch = [await arrivals.get()]
+async def _next_batch(
+    arrivals: asyncio.Queue[T], outstanding: int, first: T | None = None
+) -> list[T]:
+    """The next arrival (``first``, when already taken) and whatever else arrives within
+    ``WRITE_WINDOW`` seconds."""
+    batch = [first if first is not None else await arrivals.get()]
     deadline = asyncio.get_running_loop().time() + WRITE_WINDOW
     while len(batch) < min(WRITE_BATCH, outstanding):
         while not arrivals.empty() and len(batch) < WRITE_BATCH:
