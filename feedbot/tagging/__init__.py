@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from feedbot.config import TopicSettings
+from feedbot.tagging.taxonomy import TopicSettings
 
 
 @dataclass(frozen=True)
