@@ -23,6 +23,7 @@ from feedbot.links.canonical import UrlRules
 from feedbot.links.expand import Resolution
 from feedbot.pipeline import ResearchReport, ResolveReport, SourceResult
 from feedbot.records import CachedResolution, Item, TopicRef
+from feedbot.sources import fetchers as source_fetchers
 from feedbot.store import Store
 from feedbot.tagging import Tagger
 
@@ -65,7 +66,8 @@ class App:
     async def _ingest(self, progress: Callable[[SourceResult], None]) -> list[SourceResult]:
         sources = self.store.active_sources()
         async with self.http_client() as http:
-            return await pipeline.ingest(self.store, http, sources, self.clock, progress)
+            fetchers = source_fetchers(self.settings)
+            return await pipeline.ingest(self.store, http, sources, fetchers, self.clock, progress)
 
     def resolve(
         self, progress: Callable[[Resolution], None] = lambda result: None
@@ -113,12 +115,12 @@ class App:
 
     async def _research(self) -> ResearchReport:
         if not self.settings.research.resolve:
-            return await pipeline.research(self.store, None, self.clock)
+            return await pipeline.research(self.store, None, self.clock, self.settings.research)
         from feedbot.links.scholarly import ScholarlyClient
 
         async with self.http_client() as http:
             client = ScholarlyClient(http, self.settings.research)
-            return await pipeline.research(self.store, client, self.clock)
+            return await pipeline.research(self.store, client, self.clock, self.settings.research)
 
     def tag(self, everything: bool = False) -> int:
         """Assign topics to new or changed links (every link with ``everything``)."""

@@ -6,6 +6,7 @@ config, 1 otherwise); a run in which some sources failed still exits 0 and lists
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -119,7 +120,7 @@ def sources_list(ctx: Context) -> None:
     """List the configured sources."""
     for source in ctx.settings.sources:
         topics = f"  [{', '.join(source.topics)}]" if source.topics else ""
-        click.echo(f"{source.name}\t{source.url}{topics}")
+        click.echo(f"{source.name}\t{source.location}{topics}")
     if not ctx.settings.sources:
         ctx.say("No sources yet: 'feedbot sources add NAME URL'.")
 
@@ -250,6 +251,23 @@ def ingest(ctx: Context) -> None:
 def research(ctx: Context) -> None:
     """Stage: find the papers among the links (DOIs, arXiv ids) and look up their citations."""
     _report_research(ctx, ctx.app.research())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_context
+def references(ctx: Context, as_json: bool) -> None:
+    """Citation texts found in posts: whether their DOI was recovered, and if not, why."""
+    rows = ctx.app.store.references()
+    if not rows and not as_json:
+        ctx.say("No citation texts found in posts yet.")
+    for text, state, doi, note in rows:
+        if as_json:
+            click.echo(json.dumps({"text": text, "state": state, "doi": doi, "note": note}))
+            continue
+        click.echo(f"{state}: {text}")
+        if note:
+            click.echo(f"    {note}")
 
 
 @cli.command()
@@ -394,6 +412,11 @@ def _report_research(ctx: Context, report: Any) -> None:
         ctx.say(
             f"Papers: {report.papers} found, {report.cited} citations looked up, "
             f"{report.failed} lookups failed or found nothing."
+        )
+    if report.recovered or report.unresolved:
+        ctx.say(
+            f"References: {report.recovered} DOIs recovered from citation text, "
+            f"{report.unresolved} left unresolved (see 'feedbot references')."
         )
 
 

@@ -10,10 +10,18 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from feedbot.errors import ConfigError
 from feedbot.links.canonical import DEFAULT_TRACKING_PARAMETERS
@@ -89,22 +97,107 @@ class LinkSettings(_Model):
     )
 
 
+class SettingError(ValueError):
+    """A bad value of one key inside a table whose keys are validated late (a source's
+    kind-specific settings): :func:`_describe` adds the key to the location."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class SourceSettings(_Model):
-    """One source to ingest."""
+    """One source to ingest. Besides these keys, a source takes the settings of its kind (see
+    :mod:`feedbot.sources`), validated by the kind's own model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     name: str = Field(min_length=1, description="Unique display name of the source.")
-    url: str = Field(description="The feed's http(s) URL.")
-    kind: Literal["feed"] = Field("feed", description="Source kind: 'feed' (RSS, Atom, JSON).")
+    kind: str = Field(
+        "feed", description="Source kind: 'feed' (RSS, Atom, JSON), 'arxiv', 'crossref'."
+    )
+    url: str | None = Field(
+        None,
+        description="The source's http(s) URL (a feed's URL; optional for kinds that build it).",
+    )
     topics: list[str] = Field(
         default_factory=list, description="Topic ids every item of this source belongs to."
     )
+    _options: Any = PrivateAttr(None)
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
             raise ValueError("expected an http:// or https:// URL")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_settings(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        from feedbot.sources import registry
+
+        kinds = registry()
+        name = data.get("kind", "feed")
+        kind = kinds.get(name) if isinstance(name, str) else None
+        if kind is None:
+            raise SettingError(
+                "kind", f"unknown source kind {name!r}; known kinds are {', '.join(kinds)}"
+            )
+        common = set(cls.model_fields)
+        extra = {key: value for key, value in data.items() if key not in common}
+        if kind.options is None:
+            if extra:
+                key = next(iter(extra))
+                raise SettingError(key, f"unknown setting for a {name!r} source")
+            options = None
+        else:
+            try:
+                options = kind.options.model_validate(extra)
+            except ValidationError as e:
+                first = e.errors(include_url=False)[0]
+                key = ".".join(str(part) for part in first["loc"])
+                message = first["msg"].removeprefix("Value error, ")
+                if first["type"] == "extra_forbidden":
+                    message = f"unknown setting for a {name!r} source"
+                elif first["type"] == "missing":
+                    message = f"required for a {name!r} source"
+                raise SettingError(key, message) from None
+        data = {key: value for key, value in data.items() if key in common}
+        if options is not None:
+            data |= options.model_dump(mode="json", exclude_defaults=True)
+        if not data.get("url") and (options is None or options.default_url() is None):
+            raise SettingError("url", f"required for a {name!r} source")
+        return data
+
+    @model_validator(mode="after")
+    def _keep_options(self) -> SourceSettings:
+        kind = _source_kind(self.kind)
+        if kind.options is not None:
+            self._options = kind.options.model_validate(self.model_extra or {})
+        return self
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The kind's settings, as JSON (defaults included); empty for kinds without any."""
+        return self._options.model_dump(mode="json") if self._options is not None else {}
+
+    @property
+    def location(self) -> str:
+        """The source's URL: ``url``, or the one its kind builds from its settings."""
+        if self.url:
+            return self.url
+        built = self._options.default_url() if self._options is not None else None
+        assert built, "validated sources have a URL"
+        return str(built)
+
+
+def _source_kind(name: str) -> Any:
+    from feedbot.sources import registry
+
+    return registry()[name]
 
 
 class ResearchSettings(_Model):
@@ -126,6 +219,14 @@ class ResearchSettings(_Model):
     )
     arxiv_interval_seconds: float = Field(
         3.0, ge=0, description="Least time between two arXiv API requests (arXiv asks for 3 s)."
+    )
+    retry_hours: float = Field(
+        1.0,
+        gt=0,
+        description="Wait before retrying a failed lookup; doubles after each further failure.",
+    )
+    max_attempts: int = Field(
+        6, ge=1, description="Tries before a failing lookup is left as it is (shown unresolved)."
     )
 
 
@@ -286,6 +387,10 @@ def _describe(error: ValidationError) -> str:
     for part in first["loc"]:
         location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else part)
     message = first["msg"].removeprefix("Value error, ")
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, SettingError):
+        location += f".{cause.key}" if cause.key else ""
+        message = str(cause)
     if first["type"] == "extra_forbidden":
         message = "unknown setting (check its spelling and table)"
     elif first["type"] == "missing":

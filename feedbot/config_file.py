@@ -70,25 +70,28 @@ def add_sources(path: Path, sources: Sequence[SourceSettings]) -> list[str]:
     document = _read(path)
     current = load_settings(path)
     names = {s.name.casefold() for s in current.sources}
-    urls = {s.url for s in current.sources}
+    urls = {s.location for s in current.sources}
     table = document.get("sources")
     if table is None:
         table = AoT([])
         document["sources"] = table
     added = []
     for source in sources:
-        if source.name.casefold() in names or source.url in urls:
+        if source.name.casefold() in names or source.location in urls:
             continue
         entry = tomlkit.table()
         entry["name"] = source.name
-        entry["url"] = source.url
         if source.kind != "feed":
             entry["kind"] = source.kind
+        if source.url:
+            entry["url"] = source.url
+        for key, value in (source.model_extra or {}).items():
+            entry[key] = value
         if source.topics:
             entry["topics"] = list(source.topics)
         table.append(entry)
         names.add(source.name.casefold())
-        urls.add(source.url)
+        urls.add(source.location)
         added.append(source.name)
     _validate_and_write(path, document)
     return added

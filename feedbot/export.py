@@ -15,14 +15,15 @@ FIELDS = (
     "title", "url", "canonical_url", "reached_by", "sources", "shared_by", "mentions", "topics",
     "date", "first_seen_at", "summary", "site_name", "author", "published_at", "language",
     "image_url", "doi", "arxiv_id", "citation", "authors", "year", "container", "volume", "issue",
-    "pages", "publisher", "type",
+    "pages", "publisher", "type", "versions",
 )  # fmt: skip
 
 
 def item_record(item: Item) -> dict[str, Any]:
     """One article: its canonical URL, the URLs it was shared as, the distinct sources that
     shared it (``shared_by`` counts them) and every post that did (``mentions``); for papers,
-    the DOI, arXiv id and citation fields."""
+    the DOI, arXiv id and citation fields, and the URLs of the work's other versions (its
+    preprint or its published form)."""
     paper = item.citation
     return {
         "title": item.title,
@@ -61,6 +62,7 @@ def item_record(item: Item) -> dict[str, Any]:
         "pages": paper.pages if paper else None,
         "publisher": paper.publisher if paper else None,
         "type": paper.type if paper else None,
+        "versions": list(item.versions),
     }
 
 

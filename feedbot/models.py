@@ -3,7 +3,8 @@
 
     sources ─< entries ─< mentions >─ links ─< link_topics >─ topics
        │          │          └──< url_resolutions >┘
-       │          └─< partial_links
+       │          ├─< partial_links
+       │          └─< paper_references
        └─< fetch_log                digests
 
 * ``entries``  — one row per post/entry of a source, keyed by (source, guid).
@@ -12,6 +13,8 @@
 * ``url_resolutions`` — the cache of where each shared URL leads (redirect chain, outcome,
   retries); several URLs (short, utm-tagged, AMP, mobile) resolve to one link.
 * ``partial_links`` — display URLs cut short with "…", kept until a known link completes them.
+* ``paper_references`` — citation texts in posts ("Shintani, N. (2012). …"), and whether their
+  DOI was recovered (then ``link_id`` is the paper) or why not.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class Source(SQLModel, table=True):
     site_url: str | None = Field(default=None, sa_type=Text)
     etag: str | None = Field(default=None, sa_type=Text)
     last_modified: str | None = Field(default=None, sa_type=Text)
+    options: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the kind's settings
+    cursor: str | None = Field(default=None, sa_type=Text)  # where paging stopped last time
     created_at: datetime | None = _utc()
     last_fetched_at: datetime | None = _utc()
     last_success_at: datetime | None = _utc()
@@ -160,6 +165,27 @@ class PartialLink(SQLModel, table=True):
     host: str = Field(sa_type=Text, index=True)
     prefix: str = Field(sa_type=Text)
     link_id: int | None = Field(default=None, foreign_key="links.id")
+
+
+class PaperReference(SQLModel, table=True):
+    """A citation text found in a post. ``state``: pending, recovered, unresolved (no single
+    consistent candidate; ``note`` says why), or error (the search failed; retried later)."""
+
+    __tablename__ = "paper_references"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "text_hash", name="uq_paper_references_entry_text"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="entries.id", index=True)
+    text: str = Field(sa_type=Text)
+    text_hash: str  # sha1 of text: long texts cannot be keys of a PostgreSQL index
+    state: str = Field(default="pending", index=True)
+    doi: str | None = Field(default=None, sa_type=Text)
+    link_id: int | None = Field(default=None, foreign_key="links.id")
+    note: str | None = Field(default=None, sa_type=Text)
+    attempts: int = 0
+    checked_at: datetime | None = _utc()
 
 
 class Topic(SQLModel, table=True):

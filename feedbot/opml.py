@@ -63,7 +63,7 @@ def render_opml(sources: Sequence[SourceSettings], title: str) -> bytes:
             "type": "rss",
             "text": source.name,
             "title": source.name,
-            "xmlUrl": source.url,
+            "xmlUrl": source.location,
         }
         if source.topics:
             attributes["category"] = ",".join(source.topics)

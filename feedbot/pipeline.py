@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from feedbot.config import LinkSettings
+from feedbot.config import LinkSettings, ResearchSettings
 from feedbot.errors import FeedbotError
 from feedbot.http import HttpClient
 from feedbot.links.canonical import UrlRules
 from feedbot.links.citation import Citation
 from feedbot.links.expand import Expander, Resolution
 from feedbot.records import FetchReport, LinkFacts
-from feedbot.sources import SourceState, registry
+from feedbot.sources import Fetcher, SourceState
 from feedbot.store import Store
 from feedbot.tagging import Tagger
 
@@ -57,11 +57,12 @@ async def ingest(
     store: Store,
     http: HttpClient,
     sources: Sequence[SourceState],
+    fetchers: Mapping[str, Fetcher],
     clock: Clock,
     progress: Callable[[SourceResult], None] = lambda result: None,
 ) -> list[SourceResult]:
-    """Fetch every source concurrently and store each result as it arrives."""
-    fetchers = registry()
+    """Fetch every source concurrently with the fetcher of its kind and store each result as
+    it arrives."""
     arrivals: asyncio.Queue[FetchReport] = asyncio.Queue()
 
     async def fetch(source: SourceState) -> None:
@@ -225,7 +226,9 @@ def tag(store: Store, tagger: Tagger, everything: bool = False) -> int:
 class ResearchReport:
     papers: int  # links found to be papers this run
     cited: int  # citations looked up successfully
-    failed: int  # lookups that failed (retried next run) or found nothing
+    failed: int  # lookups that failed (retried later) or found nothing
+    recovered: int = 0  # citation texts whose DOI was recovered
+    unresolved: int = 0  # citation texts left unresolved (the note says why)
 
 
 def identify_paper(facts: LinkFacts) -> tuple[str | None, str | None]:
@@ -247,16 +250,18 @@ def identify_paper(facts: LinkFacts) -> tuple[str | None, str | None]:
 
 
 async def research(
-    store: Store, client: ScholarlyClient | None, clock: Clock, max_attempts: int = 5
+    store: Store, client: ScholarlyClient | None, clock: Clock, settings: ResearchSettings
 ) -> ResearchReport:
     """Find the papers among the links (each paper becomes one item under its DOI or arXiv
-    id), then, with a ``client``, turn their DOIs and arXiv ids into citations."""
+    id); then, with a ``client``, recover the DOIs of citation texts in posts and turn DOIs and
+    arXiv ids into citations. Failed lookups are retried with backoff in later runs."""
     found = {facts.id: identify_paper(facts) for facts in store.links_to_identify()}
     store.set_identifiers(found, clock())
     papers = sum(1 for ids in found.values() if ids != (None, None))
     if client is None:
         return ResearchReport(papers, 0, 0)
-    due = store.papers_due(max_attempts)
+    recovered, unresolved = await recover_references(store, client, clock, settings)
+    due = store.papers_due(clock(), settings.max_attempts, settings.retry_hours)
     results: list[tuple[int, str, Citation | None, str | None]] = []
     by_doi = [(link_id, doi) for link_id, doi, _ in due if doi]
     lookups = await asyncio.gather(*(client.doi(doi) for _, doi in by_doi))
@@ -273,4 +278,31 @@ async def research(
                 results.append((link_id, answer.status, answer.citation, answer.error))
     store.save_papers(results, clock())
     cited = sum(1 for _, state, _, _ in results if state == "ok")
-    return ResearchReport(papers, cited, len(results) - cited)
+    return ResearchReport(papers, cited, len(results) - cited, recovered, unresolved)
+
+
+async def recover_references(
+    store: Store, client: ScholarlyClient, clock: Clock, settings: ResearchSettings
+) -> tuple[int, int]:
+    """Search Crossref for the citation texts found in posts and keep the DOI of each only
+    when exactly one candidate is consistent (see :mod:`feedbot.links.recover`). Returns
+    (recovered, unresolved); a failed search is retried in a later run."""
+    from feedbot.links.recover import parse_reference, recover
+
+    results: list[tuple[int, str, Citation | None, str]] = []
+    for reference_id, text in store.references_due(
+        clock(), settings.max_attempts, settings.retry_hours
+    ):
+        reference = parse_reference(text)
+        if reference is None:
+            results.append((reference_id, "unresolved", None, "unresolved: not a reference"))
+            continue
+        recovery = await recover(reference, client.crossref_search)
+        if recovery.citation is not None:
+            state = "recovered"
+        else:
+            state = "error" if recovery.search_failed else "unresolved"
+        results.append((reference_id, state, recovery.citation, recovery.note))
+    store.save_recoveries(results, clock())
+    recovered = sum(1 for _, state, _, _ in results if state == "recovered")
+    return recovered, sum(1 for _, state, _, _ in results if state == "unresolved")

@@ -58,10 +58,22 @@ class Item:
     doi: str | None = None
     arxiv_id: str | None = None
     citation: Citation | None = None  # for papers, once the research services answered
+    versions: tuple[str, ...] = ()  # identity URLs of the same work's preprint/published form
 
     @property
     def citation_text(self) -> str | None:
         return format_citation(self.citation) if self.citation else None
+
+    @property
+    def version_links(self) -> tuple[tuple[str, str], ...]:
+        """``(label, URL)`` of the other versions: "Preprint arXiv:…" or "Published doi:…"."""
+        links = []
+        for url in self.versions:
+            if url.startswith("https://arxiv.org/abs/"):
+                links.append((f"Preprint arXiv:{url.rsplit('/abs/', 1)[1]}", url))
+            else:
+                links.append((f"Published version doi:{url.split('doi.org/', 1)[-1]}", url))
+        return tuple(links)
 
     @property
     def shared_by(self) -> int:

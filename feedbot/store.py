@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,7 +35,7 @@ from feedbot.config import SourceSettings, TopicSettings
 from feedbot.db import db_error
 from feedbot.errors import StoreError
 from feedbot.links.canonical import DEFAULT_RULES, UrlRules, canonical_url
-from feedbot.links.citation import Citation, citation_from_json, citation_to_json
+from feedbot.links.citation import Citation, citation_from_json, citation_to_json, version_urls
 from feedbot.links.expand import SUCCESS, Resolution
 from feedbot.models import (
     Digest,
@@ -42,6 +44,7 @@ from feedbot.models import (
     Link,
     LinkTopic,
     Mention,
+    PaperReference,
     PartialLink,
     Source,
     Topic,
@@ -72,6 +75,7 @@ digests_t = _tables[Digest.__tablename__]
 fetch_log_t = _tables[FetchLog.__tablename__]
 resolutions_t = _tables[UrlResolution.__tablename__]
 partial_links_t = _tables[PartialLink.__tablename__]
+references_t = _tables[PaperReference.__tablename__]
 
 _CHUNK = 500
 
@@ -84,7 +88,7 @@ def slugify(text: str) -> str:
 
 
 def entry_hash(entry: FetchedEntry) -> str:
-    parts = (
+    parts: tuple[str, ...] = (
         entry.url or "",
         entry.title,
         entry.summary_html,
@@ -93,7 +97,15 @@ def entry_hash(entry: FetchedEntry) -> str:
         entry.published_at.isoformat() if entry.published_at else "",
         entry.updated_at.isoformat() if entry.updated_at else "",
     )
+    if entry.citation is not None or entry.references:  # absent: the hashes of before stay
+        paper = json.dumps(citation_to_json(entry.citation)) if entry.citation else ""
+        parts = (*parts, paper, *entry.references)
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def retry_delay(attempts: int, base_hours: float) -> timedelta:
+    """Exponential backoff: ``base_hours`` after the first failure, doubling after each."""
+    return timedelta(hours=base_hours * 2 ** max(attempts - 1, 0))
 
 
 class Store:
@@ -119,8 +131,9 @@ class Store:
             for source in configured:
                 wanted.add(source.name)
                 values = {
-                    "url": source.url,
+                    "url": source.location,
                     "kind": source.kind,
+                    "options": source.options,
                     "default_topics": list(source.topics),
                     "active": True,
                 }
@@ -137,8 +150,9 @@ class Store:
                         )
                     )
                 elif any(getattr(row, key) != value for key, value in values.items()):
-                    if row.url != source.url:  # validators belong to the old URL
-                        values |= {"etag": None, "last_modified": None}
+                    if (row.url, row.options or {}) != (source.location, source.options):
+                        # validators and cursors belong to what was fetched before
+                        values |= {"etag": None, "last_modified": None, "cursor": None}
                     conn.execute(update(sources_t).where(sources_t.c.id == row.id).values(**values))
             stale = [row.id for name, row in rows.items() if name not in wanted and row.active]
             if stale:
@@ -159,6 +173,8 @@ class Store:
                     url=row.url,
                     etag=row.etag,
                     last_modified=row.last_modified,
+                    options=row.options or {},
+                    cursor=row.cursor,
                 )
                 for row in rows
             ]
@@ -246,6 +262,8 @@ class Store:
             "last_modified": outcome.last_modified,
             "last_warning": "; ".join(outcome.warnings) or None,
         }
+        if outcome.cursor is not None:
+            values["cursor"] = outcome.cursor
         if outcome.title:
             values["title"] = outcome.title
         if outcome.site_url:
@@ -321,6 +339,8 @@ class Store:
         on first sight, so a URL seen before reuses what its resolution found)."""
         wanted: dict[int, dict[str, str]] = {}  # entry id → {url key: url as shared}
         partial_rows: list[dict[str, Any]] = []
+        reference_rows: list[dict[str, Any]] = []
+        papers: dict[str, Citation] = {}
         for entry_id, entry in entries:
             shared: dict[str, str] = {}
             for url in entry.links:
@@ -330,6 +350,15 @@ class Store:
                 {"entry_id": entry_id, "text": p.text, "host": p.host, "prefix": p.prefix}
                 for p in entry.partial_links
             )
+            reference_rows.extend(
+                {"entry_id": entry_id, "text": text, "state": "pending", "attempts": 0,
+                 "text_hash": hashlib.sha1(text.encode("utf-8")).hexdigest()}
+                for text in entry.references
+            )  # fmt: skip
+            if entry.citation is not None and entry.citation.url:
+                papers[self.url_key(entry.citation.url)] = entry.citation
+        if papers:
+            self._ensure_papers(conn, papers, now)
         keys = {key for shared in wanted.values() for key in shared}
         resolved = self._ensure_resolutions(conn, keys, now) if keys else {}
         rows: list[dict[str, Any]] = [
@@ -359,6 +388,33 @@ class Store:
                 )
         if partial_rows:
             conn.execute(_insert_ignore(conn, partial_links_t, ["entry_id", "text"]), partial_rows)
+        if reference_rows:
+            conn.execute(
+                _insert_ignore(conn, references_t, ["entry_id", "text_hash"]), reference_rows
+            )
+
+    def _ensure_papers(
+        self, conn: Connection, papers: Mapping[str, Citation], now: datetime
+    ) -> None:
+        """Make each paper a link under its identity URL (``papers`` is keyed by its URL key)
+        with its citation: read already, so it is never resolved over the network."""
+        ids = self._ensure_links(conn, set(papers), now)
+        for key, citation in papers.items():
+            conn.execute(
+                update(links_t)
+                .where(links_t.c.id == ids[key])
+                .values(
+                    doi=citation.doi,
+                    arxiv_id=citation.arxiv_id,
+                    paper_state="ok",
+                    paper=citation_to_json(citation),
+                    paper_note=None,
+                    paper_checked_at=now,
+                    title=citation.title,
+                    read_at=func.coalesce(links_t.c.read_at, now),
+                    needs_tagging=True,
+                )
+            )
 
     def _ensure_resolutions(
         self, conn: Connection, keys: set[str], now: datetime
@@ -515,7 +571,7 @@ class Store:
                 attempts = before.attempts + 1
                 retry = None
                 if not result.succeeded and attempts < max_attempts:
-                    retry = now + timedelta(hours=retry_hours * 2 ** (attempts - 1))
+                    retry = now + retry_delay(attempts, retry_hours)
                 resolved.append({
                     "b_id": resolution_id,
                     "outcome": result.outcome,
@@ -708,10 +764,20 @@ class Store:
         conn.execute(delete(link_topics_t).where(link_topics_t.c.link_id == old))
         conn.execute(delete(links_t).where(links_t.c.id == old))
 
-    def papers_due(self, max_attempts: int) -> list[tuple[int, str | None, str | None]]:
-        """(link id, DOI, arXiv id) of papers whose citation is still to be looked up."""
+    def papers_due(
+        self, now: datetime, max_attempts: int, retry_hours: float
+    ) -> list[tuple[int, str | None, str | None]]:
+        """(link id, DOI, arXiv id) of papers whose citation is still to be looked up: new
+        ones, and failed lookups whose backoff has passed."""
         query = (
-            select(links_t.c.id, links_t.c.doi, links_t.c.arxiv_id)
+            select(
+                links_t.c.id,
+                links_t.c.doi,
+                links_t.c.arxiv_id,
+                links_t.c.paper_state,
+                links_t.c.paper_attempts,
+                links_t.c.paper_checked_at,
+            )
             .where(
                 (links_t.c.paper_state == "pending")
                 | ((links_t.c.paper_state == "error") & (links_t.c.paper_attempts < max_attempts))
@@ -719,7 +785,93 @@ class Store:
             .order_by(links_t.c.id)
         )
         with self.engine.connect() as conn:
-            return [(row.id, row.doi, row.arxiv_id) for row in conn.execute(query)]
+            return [
+                (row.id, row.doi, row.arxiv_id)
+                for row in conn.execute(query)
+                if row.paper_state == "pending"
+                or row.paper_checked_at is None
+                or row.paper_checked_at + retry_delay(row.paper_attempts, retry_hours) <= now
+            ]
+
+    def references_due(
+        self, now: datetime, max_attempts: int, retry_hours: float
+    ) -> list[tuple[int, str]]:
+        """(reference id, text) of citation texts whose DOI is still to be recovered: new ones,
+        and those whose search failed, once their backoff has passed."""
+        query = (
+            select(
+                references_t.c.id,
+                references_t.c.text,
+                references_t.c.state,
+                references_t.c.attempts,
+                references_t.c.checked_at,
+            )
+            .where(
+                (references_t.c.state == "pending")
+                | ((references_t.c.state == "error") & (references_t.c.attempts < max_attempts))
+            )
+            .order_by(references_t.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                (row.id, row.text)
+                for row in conn.execute(query)
+                if row.state == "pending"
+                or row.checked_at is None
+                or row.checked_at + retry_delay(row.attempts, retry_hours) <= now
+            ]
+
+    def save_recoveries(
+        self, results: Sequence[tuple[int, str, Citation | None, str]], now: datetime
+    ) -> None:
+        """Store each recovery: ``(reference id, state, citation, note)``. A recovered paper
+        becomes a link with its citation, shared by the post the reference was in."""
+        if not results:
+            return
+        with self._begin() as conn:
+            entry_of = {
+                row.id: row.entry_id
+                for chunk in _chunks([ref_id for ref_id, *_ in results])
+                for row in conn.execute(
+                    select(references_t.c.id, references_t.c.entry_id).where(
+                        references_t.c.id.in_(chunk)
+                    )
+                )
+            }
+            papers = {
+                self.url_key(citation.url): citation
+                for _, _, citation, _ in results
+                if citation is not None and citation.url
+            }
+            if papers:
+                self._ensure_papers(conn, papers, now)
+            link_ids = self._ensure_links(conn, set(papers), now) if papers else {}
+            for ref_id, state, citation, note in results:
+                values: dict[str, Any] = {
+                    "state": state,
+                    "note": note,
+                    "checked_at": now,
+                    "attempts": references_t.c.attempts + 1,
+                }
+                if citation is not None and citation.url:
+                    link_id = link_ids[self.url_key(citation.url)]
+                    values |= {"doi": citation.doi, "link_id": link_id}
+                    conn.execute(
+                        _insert_ignore(conn, mentions_t, ["entry_id", "link_id"]),
+                        [{"entry_id": entry_of[ref_id], "link_id": link_id,
+                          "url": citation.url, "resolution_id": None}],
+                    )  # fmt: skip
+                conn.execute(
+                    update(references_t).where(references_t.c.id == ref_id).values(**values)
+                )
+
+    def references(self) -> list[tuple[str, str, str | None, str | None]]:
+        """Every citation text found in posts: (text, state, DOI, note), oldest first."""
+        query = select(
+            references_t.c.text, references_t.c.state, references_t.c.doi, references_t.c.note
+        ).order_by(references_t.c.id)
+        with self.engine.connect() as conn:
+            return [(row.text, row.state, row.doi, row.note) for row in conn.execute(query)]
 
     def save_papers(
         self, results: Sequence[tuple[int, str, Citation | None, str | None]], now: datetime
@@ -900,7 +1052,7 @@ class Store:
                 grouped[row.id].append(row)
         items = [_item(rows, tuple(topics.get(link_id, ()))) for link_id, rows in grouped.items()]
         items.sort(key=lambda item: (item.date, item.url), reverse=True)
-        return items
+        return _with_versions(items)
 
     def record_digest(self, day: date, now: datetime, item_count: int, message_id: str) -> None:
         with self._begin() as conn:
@@ -1022,6 +1174,24 @@ def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:
         arxiv_id=first.arxiv_id,
         citation=citation_from_json(first.paper) if first.paper else None,
     )
+
+
+def _with_versions(items: list[Item]) -> list[Item]:
+    """Link each paper to its other versions (preprint ↔ published) both ways: when either
+    side's metadata names the other."""
+    versions: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        if item.citation is None:
+            continue
+        for url in version_urls(item.citation):
+            if url not in versions[item.url]:
+                versions[item.url].append(url)
+            if item.url not in versions[url]:
+                versions[url].append(item.url)
+    return [
+        replace(item, versions=tuple(versions[item.url])) if versions.get(item.url) else item
+        for item in items
+    ]
 
 
 def _plausible(published: datetime | None, seen: datetime) -> datetime:

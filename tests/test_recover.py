@@ -485,6 +485,7 @@ def test_a_failing_search_leaves_the_reference_unresolved() -> None:
         None,
         None,
         "unresolved: search failed (TimeoutError: api.crossref.org did not answer within 10 s)",
+        search_failed=True,
     )
 
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from feedbot.config import HttpSettings, ResearchSettings
+from feedbot.errors import FetchError
 from feedbot.fixture_server import FixtureServer, LoopbackTransport, Route
 from feedbot.http import HttpClient
 from feedbot.links.citation import Author, Citation
@@ -889,7 +890,7 @@ def test_crossref_search(run: Harness, server: FixtureServer, recorded: Any) -> 
         "Input-based+tasks.+Language+Teaching+Research&rows=2&select=DOI,title,author,"
         "container-title,short-container-title,issued,published,published-print,"
         "published-online,volume,issue,page,article-number,publisher,type,relation,abstract,"
-        f"link,license&mailto={MAILTO}"
+        f"link,license,created,subject,ISSN&mailto={MAILTO}"
     ]
 
 
@@ -919,12 +920,12 @@ def test_crossref_search_with_select_keeps_what_it_can(
               content_type="application/json"),
     ],
 )  # fmt: skip
-def test_crossref_search_failures_are_empty(
-    run: Harness, server: FixtureServer, route: Route, caplog: pytest.LogCaptureFixture
+def test_crossref_search_failures_raise_a_fetch_error(
+    run: Harness, server: FixtureServer, route: Route
 ) -> None:
     server.routes["api.crossref.org/works"] = route
-    assert run(lambda client: client.crossref_search("anything")) == []
-    assert "crossref search for 'anything' failed" in caplog.text
+    with pytest.raises(FetchError, match=r"^crossref: "):
+        run(lambda client: client.crossref_search("anything"))
 
 
 def test_arxiv_batch_in_one_request(run: Harness, server: FixtureServer) -> None:

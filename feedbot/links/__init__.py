@@ -24,3 +24,4 @@ class PartialLink:
 class ExtractedLinks:
     urls: tuple[str, ...]  # absolute http(s) URLs, first appearance order, no exact duplicates
     partial: tuple[PartialLink, ...]
+    references: tuple[str, ...] = ()  # citation texts without a whole DOI, to recover it

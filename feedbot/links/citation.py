@@ -58,12 +58,7 @@ class Citation:
 
 def format_citation(citation: Citation) -> str:
     """An APA-like reference: ``Shintani, N. (2012). Title. Journal, 16(2), 253–279.``"""
-    names = [f"{a.family}, {a.initials}".rstrip(", ") for a in citation.authors]
-    if len(names) > 20:
-        names = [*names[:19], "…", names[-1]]
-    authors = ""
-    if names:
-        authors = ", ".join(names[:-1]) + (", & " if len(names) > 1 else "") + names[-1]
+    authors = format_authors(citation.authors)
     year = f"({citation.year})" if citation.year else "(n.d.)"
     parts = [f"{authors} {year}." if authors else f"{year}."]
     parts.append(citation.title.rstrip(".") + ".")
@@ -79,6 +74,31 @@ def format_citation(citation: Citation) -> str:
     elif citation.arxiv_id:
         parts.append(f"arXiv:{citation.arxiv_id}.")
     return " ".join(parts)
+
+
+def version_urls(citation: Citation) -> tuple[str, ...]:
+    """The identity URLs of the other forms of the same work its metadata names: the published
+    DOI of a preprint, the arXiv page of a published paper's preprint."""
+    from feedbot.links.arxiv import arxiv_id_from_doi
+
+    urls = []
+    for doi in citation.related_dois:
+        arxiv = arxiv_id_from_doi(doi)
+        url = f"https://arxiv.org/abs/{arxiv}" if arxiv else f"https://doi.org/{doi}"
+        if url != citation.url and url not in urls:
+            urls.append(url)
+    return tuple(urls)
+
+
+def format_authors(authors: tuple[Author, ...]) -> str:
+    """APA's author list: ``Smith, J., Lee, K., & Ito, A.``; past 20 names, the first 19, "…"
+    and the last."""
+    names = [f"{a.family}, {a.initials}".rstrip(", ") for a in authors]
+    if len(names) > 20:
+        names = [*names[:19], "…", names[-1]]
+    if not names:
+        return ""
+    return ", ".join(names[:-1]) + (", & " if len(names) > 1 else "") + names[-1]
 
 
 def citation_to_json(citation: Citation) -> dict[str, Any]:

@@ -114,6 +114,7 @@ class Recovery:
     citation: Citation | None  # None: unresolved
     verdict: Verdict | None  # of the accepted candidate, or of the best rejected one
     note: str  # one line for users
+    search_failed: bool = False  # the search itself failed: worth asking again later
 
 
 Search = Callable[[str], Awaitable[list[Citation]]]
@@ -878,7 +879,9 @@ async def recover(reference: Reference, search: Search) -> Recovery:
     except Exception as error:
         detail = _one_line(str(error))
         message = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-        return Recovery(reference, None, None, f"unresolved: search failed ({message})")
+        return Recovery(
+            reference, None, None, f"unresolved: search failed ({message})", search_failed=True
+        )
     try:
         return _choose(reference, list(candidates))
     except Exception as error:  # a malformed candidate must not take the caller down

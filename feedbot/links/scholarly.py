@@ -45,7 +45,7 @@ ARXIV = "{http://arxiv.org/schemas/atom}"
 CROSSREF_SELECT = (
     "DOI,title,author,container-title,short-container-title,issued,published,published-print,"
     "published-online,volume,issue,page,article-number,publisher,type,relation,abstract,link,"
-    "license"
+    "license,created,subject,ISSN"
 )
 ARXIV_BATCH = 100  # ids per arXiv API request
 MAX_RATE_INTERVAL = 10.0  # never wait longer than this between two Crossref requests
@@ -491,6 +491,12 @@ def _folded(element: ET.Element | None) -> str:
 def citations_from_arxiv_atom(content: bytes) -> dict[str, Citation]:
     """The papers of an arXiv API answer (Atom), keyed by arXiv id without version. Raises
     ``ValueError`` for a document that is not an Atom feed, or an API error entry."""
+    return {paper.arxiv_id or "": paper for paper, _ in arxiv_entries(content)}
+
+
+def arxiv_entries(content: bytes) -> list[tuple[Citation, str]]:
+    """The papers of an arXiv API answer in its order, each with its ``published`` timestamp
+    (ISO 8601, as arXiv writes it). Raises ``ValueError`` like :func:`citations_from_arxiv_atom`."""
     head = content[:2048].lower()
     if b"<!doctype" in head or b"<!entity" in head:
         raise ValueError("not an arXiv API answer: the document declares a DOCTYPE")
@@ -502,7 +508,7 @@ def citations_from_arxiv_atom(content: bytes) -> dict[str, Citation]:
         raise ValueError(f"not well-formed XML: {e}") from None
     if root.tag != f"{ATOM}feed":
         raise ValueError(f"not an Atom feed (root element {root.tag!r})")
-    papers: dict[str, Citation] = {}
+    papers: list[tuple[Citation, str]] = []
     for entry in root.iter(f"{ATOM}entry"):
         entry_id = _folded(entry.find(f"{ATOM}id"))
         if "/api/errors" in entry_id:
@@ -533,8 +539,9 @@ def citations_from_arxiv_atom(content: bytes) -> dict[str, Citation]:
                 link.get("title") == "pdf" or link.get("type") == "application/pdf"
             ):
                 pdf_url = re.sub(r"^http://(?:export\.)?arxiv\.org/", "https://arxiv.org/", href)
-        year, month, day = _iso_date(_folded(entry.find(f"{ATOM}published")))
-        papers[arxiv_id] = Citation(
+        published = _folded(entry.find(f"{ATOM}published"))
+        year, month, day = _iso_date(published)
+        paper = Citation(
             title=title,
             arxiv_id=arxiv_id,
             authors=authors,
@@ -547,6 +554,7 @@ def citations_from_arxiv_atom(content: bytes) -> dict[str, Citation]:
             open_access_url=pdf_url if pdf_url and pdf_url.startswith("http") else None,
             related_dois=tuple(related),
         )
+        papers.append((paper, published))
     return papers
 
 
@@ -682,8 +690,8 @@ class ScholarlyClient:
         return Lookup(citation, "ok", source="crossref")
 
     async def crossref_search(self, bibliographic: str, rows: int = 5) -> list[Citation]:
-        """The works Crossref ranks best for a reference's text, best first; ``[]`` on any
-        failure (logged)."""
+        """The works Crossref ranks best for a reference's text, best first. Raises
+        :class:`FetchError` when Crossref cannot be asked or its answer cannot be read."""
         query = " ".join(bibliographic.split())[:1000]
         if not query:
             return []
@@ -692,7 +700,15 @@ class ScholarlyClient:
             "rows": str(max(1, min(rows, 100))),
             "select": CROSSREF_SELECT,
         }
-        url = self._crossref_url("/works", params)
+        return [citation for citation, _ in await self.crossref_works("/works", params)]
+
+    async def crossref_works(
+        self, path: str, params: Mapping[str, str]
+    ) -> list[tuple[Citation, str | None]]:
+        """A page of a Crossref work list (``/works``, ``/journals/{issn}/works``…): each work
+        with its ``created`` timestamp (ISO 8601, for incremental fetching), in Crossref's order.
+        Works that cannot be read are skipped (logged). Raises :class:`FetchError`."""
+        url = self._crossref_url(path, params)
         try:
             response = await self._crossref_get(url)
             if response.status != 200:
@@ -701,16 +717,21 @@ class ScholarlyClient:
             items = message.get("items") if isinstance(message, Mapping) else None
             if not isinstance(items, list):
                 raise ValueError("the answer has no list of items")
-        except (FetchError, ValueError, TypeError) as e:
-            log.warning("crossref search for %r failed: %s", query[:80], _one_line(e))
-            return []
-        found: list[Citation] = []
+        except FetchError as e:
+            raise FetchError(f"crossref: {e}") from e
+        except (ValueError, TypeError) as e:
+            raise FetchError(f"crossref: {_one_line(e)}") from e
+        found: list[tuple[Citation, str | None]] = []
         today = self._today()
         for item in items:
             try:
-                found.append(citation_from_crossref(item, today=today))
+                citation = citation_from_crossref(item, today=today)
             except (ValueError, TypeError) as e:
-                log.info("crossref search: skipped an item: %s", _one_line(e))
+                log.info("crossref: skipped a work: %s", _one_line(e))
+                continue
+            created = item.get("created") if isinstance(item, Mapping) else None
+            stamp = created.get("date-time") if isinstance(created, Mapping) else None
+            found.append((citation, stamp if isinstance(stamp, str) else None))
         return found
 
     def _crossref_url(self, path: str, params: Mapping[str, str]) -> str:
@@ -781,6 +802,34 @@ class ScholarlyClient:
             else Lookup(None, "not_found", "arxiv: no such paper", "arxiv")
             for key in batch
         }
+
+    async def arxiv_query(
+        self, search_query: str, start: int, max_results: int
+    ) -> list[tuple[Citation, str]]:
+        """A page of an arXiv API search, newest submissions first: each paper with its
+        ``published`` timestamp. Raises :class:`FetchError`."""
+        params = urlencode(
+            {
+                "search_query": search_query,
+                "sortBy": "submittedDate",
+                "sortOrder": "descending",
+                "start": start,
+                "max_results": max_results,
+            }
+        )
+        base = self.settings.arxiv_base_url
+        url = f"{base}{'&' if '?' in base else '?'}{params}"
+        try:
+            async with self._arxiv_lock:
+                await self.arxiv_pacer.wait()
+                response = await self.http.get(url, {"Accept": "application/atom+xml"})
+            if response.status != 200:
+                raise ValueError(_arxiv_error(response) or _status_line(response.status))
+            return arxiv_entries(response.content)
+        except FetchError as e:
+            raise FetchError(f"arxiv: {e}") from e
+        except ValueError as e:
+            raise FetchError(f"arxiv: {_one_line(e)}") from e
 
 
 def _arxiv_error(response: Response) -> str | None:

@@ -7,6 +7,10 @@ is a post pointing at articles".
   served as RSS, an X status, a Bluesky post…), is a post: it shares every outbound link in its
   content, and display URLs cut short with "…" are kept as partial links, never as links. A post
   that links nowhere is its own item, under its permalink.
+* A post also shares the papers its text names without a link (``doi:10.1177/…``,
+  ``arXiv:2401.01234``), as their ``https://doi.org/`` or ``https://arxiv.org/abs/`` URLs; and a
+  citation text in it ("Shintani, N. (2012). Title. Journal, 16(2), 253–279.") whose DOI is cut
+  short or missing is kept as a reference, for the research stage to recover its DOI.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import re
 
 from feedbot.links import ExtractedLinks
+from feedbot.sanitize import html_to_text
 
 _SOCIAL_POST = re.compile(
     r"""^https?://(?:www\.|mobile\.)?(?:
@@ -40,8 +45,31 @@ def shared_links(url: str | None, summary_html: str, content_html: str) -> Extra
         return ExtractedLinks((web_url,), ())
     from feedbot.links.extract import extract_links  # BeautifulSoup: only for posts
 
-    found = extract_links(html=content_html or summary_html, base_url=web_url)
-    urls = tuple(link for link in found.urls if link != web_url)
+    html = content_html or summary_html
+    found = extract_links(html=html, base_url=web_url)
+    urls = [link for link in found.urls if link != web_url]
+    papers, references = _papers_in_text(html_to_text(html), urls)
+    urls.extend(papers)
     if not urls and web_url:
-        urls = (web_url,)
-    return ExtractedLinks(urls, found.partial)
+        urls = [web_url]
+    return ExtractedLinks(tuple(urls), found.partial, references)
+
+
+def _papers_in_text(text: str, urls: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """The identity URLs of the papers ``text`` names without linking them, and its citation
+    text when it has one whose DOI is not given whole."""
+    from feedbot.links.arxiv import arxiv_id_in_url, arxiv_ids_in_text
+    from feedbot.links.doi import doi_in_url, dois_in_text
+    from feedbot.links.recover import looks_like_reference, parse_reference
+
+    dois = {doi_in_url(url) for url in urls}
+    arxiv_ids = {arxiv_id_in_url(url) for url in urls}
+    found = [f"https://doi.org/{doi}" for doi in dois_in_text(text) if doi not in dois]
+    found += [f"https://arxiv.org/abs/{i}" for i in arxiv_ids_in_text(text) if i not in arxiv_ids]
+    references: tuple[str, ...] = ()
+    if looks_like_reference(text):
+        reference = parse_reference(text)
+        whole = dois | set(dois_in_text(text))
+        if reference is not None and reference.title and reference.doi_prefix not in whole:
+            references = (reference.text,)
+    return found, references

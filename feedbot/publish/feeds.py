@@ -38,7 +38,11 @@ def item_html(item: Item) -> str:
     )
     summary = clean_html(item.summary_html)
     if item.citation_text:
-        summary = f"<p><cite>{escape(item.citation_text)}</cite></p>\n{summary}".rstrip()
+        versions = "".join(
+            f'<p><a href="{escape(url)}">{escape(label)}</a></p>'
+            for label, url in item.version_links
+        )
+        summary = f"<p><cite>{escape(item.citation_text)}</cite></p>{versions}\n{summary}".rstrip()
     return f"{summary}\n{sharers}" if summary else sharers
 
 

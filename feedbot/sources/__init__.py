@@ -1,18 +1,27 @@
 """Sources: one fetcher per source kind, all yielding the same records.
 
 A fetcher turns a :class:`SourceState` (what we know of a source) into a :class:`FetchOutcome`
-(what it has now). Adding a kind means one new module here and one line in :data:`REGISTRY`.
+(what it has now). Adding a kind means one new module here and one line in :func:`registry`:
+the module brings its fetcher and, when its sources take settings besides ``name``, ``url`` and
+``topics`` (an account, a query, CSS selectors…), a pydantic model of those settings, which
+``feedbot.toml`` is validated against.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
 
 from feedbot.http import HttpClient
 from feedbot.links import PartialLink
+from feedbot.links.citation import Citation
+
+if TYPE_CHECKING:
+    from feedbot.config import Settings
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,8 @@ class SourceState:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)  # the kind's settings, as JSON
+    cursor: str | None = None  # where the last fetch stopped, for kinds that page
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class FetchedEntry:
     updated_at: datetime | None = None
     links: tuple[str, ...] = ()  # the URLs it shares, as written (see feedbot.links.shares)
     partial_links: tuple[PartialLink, ...] = ()
+    references: tuple[str, ...] = ()  # citation texts whose DOI is to be recovered
+    citation: Citation | None = None  # the paper this entry is, when the source says (arXiv…)
 
 
 @dataclass(frozen=True)
@@ -55,14 +68,38 @@ class FetchOutcome:
     title: str | None = None
     site_url: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    cursor: str | None = None  # a new cursor to store; None keeps the old one
 
 
 class Fetcher(Protocol):
     async def fetch(self, source: SourceState, http: HttpClient) -> FetchOutcome: ...
 
 
-def registry() -> Mapping[str, Fetcher]:
-    """Source kind → fetcher."""
-    from feedbot.sources.feed import FeedFetcher
+class SourceOptions(BaseModel):
+    """Base of a kind's own source settings: unknown keys are errors, values immutable."""
 
-    return {"feed": FeedFetcher()}
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def default_url(self) -> str | None:
+        """The source's URL when the config gives none (e.g. a query's API URL)."""
+        return None
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    name: str
+    summary: str  # one line for the README and errors
+    make_fetcher: Callable[[Settings], Fetcher]
+    options: type[SourceOptions] | None = None
+
+
+def registry() -> Mapping[str, SourceKind]:
+    """Source kind → what it brings. Imported late: the kinds import the HTTP client."""
+    from feedbot.sources import arxiv, crossref, feed
+
+    return {kind.name: kind for kind in (feed.KIND, arxiv.KIND, crossref.KIND)}
+
+
+def fetchers(settings: Settings) -> dict[str, Fetcher]:
+    """Source kind → its fetcher, set up with ``settings``."""
+    return {name: kind.make_fetcher(settings) for name, kind in registry().items()}

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from feedbot.links.citation import Citation, format_authors
 from feedbot.links.shares import shared_links
 from feedbot.sanitize import clean_html, html_to_text
 from feedbot.sources import FetchedEntry
@@ -57,6 +58,7 @@ def make_entry(
         updated_at=updated,
         links=shared.urls,
         partial_links=shared.partial,
+        references=shared.references,
     )
 
 
@@ -87,3 +89,31 @@ def dedupe(entries: Iterable[FetchedEntry]) -> tuple[FetchedEntry, ...]:
             seen.add(entry.guid)
             kept.append(entry)
     return tuple(kept)
+
+
+def paper_entry(citation: Citation, stamp: str | None, scheme: str) -> FetchedEntry:
+    """The entry of a paper a research source lists: its identity URL, its abstract as summary,
+    its citation attached."""
+    url = citation.url
+    if url is None:
+        raise ValueError("a paper without DOI or arXiv id")
+    return FetchedEntry(
+        guid=f"{scheme}:{citation.doi or citation.arxiv_id}",
+        url=url,
+        title=citation.title,
+        summary_html=citation.abstract or "",
+        author=format_authors(citation.authors) or None,
+        published_at=_timestamp(stamp),
+        links=(url,),
+        citation=citation,
+    )
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None

@@ -18,7 +18,7 @@ import feedparser
 from feedbot.errors import FetchError, ParseError
 from feedbot.http import HttpClient, reason_phrase
 from feedbot.sanitize import html_to_text, is_web_url
-from feedbot.sources import FetchedEntry, FetchOutcome, SourceState
+from feedbot.sources import FetchedEntry, FetchOutcome, SourceKind, SourceState
 from feedbot.sources.entries import ParsedFeed, dedupe, make_entry, struct_time_to_datetime
 from feedbot.sources.fastxml import parse_simple_feed
 
@@ -63,6 +63,9 @@ class FeedFetcher:
             site_url=parsed.site_url,
             warnings=parsed.warnings,
         )
+
+
+KIND = SourceKind("feed", "RSS, Atom or JSON Feed at `url`", lambda settings: FeedFetcher())
 
 
 def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
