@@ -82,13 +82,26 @@ def clean_html(fragment: str, base_url: str | None = None) -> str:
     return cleaner.clean(fragment).strip()
 
 
-def html_to_text(fragment: str) -> str:
+# Where a block ends, text is separated ("<p>a</p><p>b</p>" is "a b", never "ab").
+_BLOCK_END = re.compile(
+    r"<(?:br\b[^>]*|/(?:p|div|li|h[1-6]|blockquote|pre|tr|td|th|dd|dt|section|article)\s*)>",
+    re.IGNORECASE,
+)
+
+
+def html_to_text(fragment: str, lines: bool = False) -> str:
     """Plain text of an HTML fragment: tags dropped (script/style with their content), entities
-    decoded, white space folded."""
+    decoded, white space folded. With ``lines``, each paragraph, list item or ``<br>`` line is a
+    line of its own."""
     if not fragment:
         return ""
     if "<" in fragment or "&" in fragment:
+        if "<" in fragment:
+            fragment = _BLOCK_END.sub(lambda m: m.group(0) + "\n", fragment)
         fragment = html.unescape(_TEXT_CLEANER.clean(fragment))
+    if lines:
+        folded = (_SPACE.sub(" ", line).strip() for line in fragment.splitlines())
+        return "\n".join(line for line in folded if line)
     return _SPACE.sub(" ", fragment).strip()
 
 

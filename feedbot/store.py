@@ -374,9 +374,13 @@ class Store:
         if replace:
             for entry_id, shared in wanted.items():
                 keep = [resolved[key][1] for key in shared]
+                # Mentions made later (a completed partial link, a recovered DOI) have no
+                # resolution and stay: the entry still shares what its text pointed at.
                 conn.execute(
                     delete(mentions_t).where(
-                        mentions_t.c.entry_id == entry_id, mentions_t.c.link_id.not_in(keep)
+                        mentions_t.c.entry_id == entry_id,
+                        mentions_t.c.link_id.not_in(keep),
+                        mentions_t.c.resolution_id.is_not(None),
                     )
                 )
         if rows:
@@ -861,9 +865,24 @@ class Store:
                         [{"entry_id": entry_of[ref_id], "link_id": link_id,
                           "url": citation.url, "resolution_id": None}],
                     )  # fmt: skip
+                    self._drop_self_share(conn, entry_of[ref_id])
                 conn.execute(
                     update(references_t).where(references_t.c.id == ref_id).values(**values)
                 )
+
+    def _drop_self_share(self, conn: Connection, entry_id: int) -> None:
+        """A post that seemed to link nowhere shared its own permalink; once it is known to
+        share something (a completed link, a recovered paper), it is a mention of that only."""
+        own = select(entries_t.c.url).where(entries_t.c.id == entry_id).scalar_subquery()
+        conn.execute(
+            delete(mentions_t).where(
+                mentions_t.c.entry_id == entry_id,
+                mentions_t.c.url == own,
+                mentions_t.c.link_id.not_in(
+                    select(links_t.c.id).where(links_t.c.doi.is_not(None))
+                ),
+            )
+        )
 
     def references(self) -> list[tuple[str, str, str | None, str | None]]:
         """Every citation text found in posts: (text, state, DOI, note), oldest first."""
@@ -922,6 +941,7 @@ class Store:
                     .where(partial_links_t.c.id == partial.id)
                     .values(link_id=link_id)
                 )
+                self._drop_self_share(conn, partial.entry_id)
                 conn.execute(
                     update(links_t).where(links_t.c.id == link_id).values(needs_tagging=True)
                 )

@@ -3,8 +3,12 @@
 A local fixture server plays the web: it serves the example feeds in ``demo/sources/`` and, for
 every link in them, a small article page with OpenGraph metadata under the link's own host and
 path; the two short links redirect (``t.co`` to a utm-tagged article, ``bit.ly`` to an AMP page
-whose ``rel=canonical`` names the article). The demo writes a config pointing at the feeds,
-fetches, resolves links, tags, builds the site and feeds, and writes the latest day's digest.
+whose ``rel=canonical`` names the article). It also plays the research services from
+``demo/research/``: doi.org content negotiation (CSL-JSON), the Crossref REST API (a journal's
+works and a bibliographic search) and the arXiv API, for an arXiv source, a Crossref source and a
+researcher's Mastodon feed whose posts cite papers in their text. The demo writes a config
+pointing at all of it, fetches, resolves links, researches papers, tags, builds the site and
+feeds, and writes the latest day's digest.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from feedbot.publish.site import day_of
 from feedbot.sources.feed import parse_feed
 
 SOURCES_DIR = Path(__file__).resolve().parent / "sources"
+RESEARCH_DIR = Path(__file__).resolve().parent / "research"
 
 DEMO_SOURCES: tuple[tuple[str, str, list[str]], ...] = (
     ("Education Weekly", "education-weekly.xml", ["education"]),
@@ -31,6 +36,16 @@ DEMO_SOURCES: tuple[tuple[str, str, list[str]], ...] = (
     ("Curator's Picks", "curators-picks.xml", []),
 )
 
+
+# The research sources of the demo (beside the feeds above): kind-specific settings included.
+DEMO_RESEARCH_SOURCES: tuple[dict[str, object], ...] = (
+    {"name": "@l2research@scholar.social", "feed": "l2research-mastodon.rss",
+     "topics": ["education"]},
+    {"name": "arXiv: tutoring (cs.CL)", "kind": "arxiv", "categories": ["cs.CL"],
+     "query": "tutoring"},
+    {"name": "Language Teaching Research", "kind": "crossref", "issn": "1362-1688",
+     "topics": ["education"]},
+)  # fmt: skip
 
 # Short links of the demo feeds and where they lead.
 DEMO_REDIRECTS = {
@@ -60,6 +75,14 @@ def demo_config(base_url: str) -> str:
     http["allow_private_networks"] = True
     http["max_per_host"] = 8
     document["http"] = http
+    research = tomlkit.table()
+    research.add(tomlkit.comment("The local server plays doi.org, Crossref and arXiv."))
+    research["doi_base_url"] = f"{base_url}/doi"
+    research["crossref_base_url"] = f"{base_url}/crossref"
+    research["arxiv_base_url"] = f"{base_url}/arxiv/api/query"
+    research["mailto"] = "demo@feedbot.localhost"
+    research["arxiv_interval_seconds"] = 0  # a local server: no need to wait 3 s
+    document["research"] = research
     digest = tomlkit.table()
     digest["from_address"] = "digest@feedbot.localhost"
     digest["to"] = ["curator@feedbot.localhost"]
@@ -71,6 +94,14 @@ def demo_config(base_url: str) -> str:
         entry["url"] = f"{base_url}/feeds/{file}"
         if topics:
             entry["topics"] = topics
+        sources.append(entry)
+    for research_source in DEMO_RESEARCH_SOURCES:
+        entry = tomlkit.table()
+        for key, value in research_source.items():
+            if key == "feed":
+                entry["url"] = f"{base_url}/research/{value}"
+            else:
+                entry[key] = value
         sources.append(entry)
     document["sources"] = sources
     return tomlkit.dumps(document)
@@ -99,7 +130,10 @@ def run_demo(
 def serve_demo_web(server: FixtureServer) -> None:
     """The feeds, an article page for every link they share, and the short links' redirects."""
     articles: dict[str, tuple[str, str, str]] = {}  # URL → (title, summary, date)
-    for path in server.add_directory(SOURCES_DIR, "/feeds"):
+    serve_research_services(server)
+    feeds = server.add_directory(SOURCES_DIR, "/feeds")
+    feeds.append("/research/l2research-mastodon.rss")
+    for path in feeds:
         if path.endswith(".md"):
             continue
         feed = parse_feed(server.routes[path].body, server.url(path))
@@ -121,6 +155,32 @@ def serve_demo_web(server: FixtureServer) -> None:
             _route_key(url),
             Route(body=_article_page(url, title, summary, date), content_type="text/html"),
         )
+
+
+def serve_research_services(server: FixtureServer) -> None:
+    """doi.org (CSL-JSON per DOI), Crossref (a journal's works, a bibliographic search) and the
+    arXiv API (one answer for every query) under ``/doi``, ``/crossref`` and ``/arxiv``."""
+    server.add_directory(RESEARCH_DIR, "/research")
+    csl = "application/vnd.citationstyles.csl+json"
+    for file in sorted((RESEARCH_DIR / "csl").glob("*.json")):
+        doi = file.stem.replace("_", "/", 1).lower()
+        server.routes[f"/doi/{doi}"] = Route(body=file.read_bytes(), content_type=csl)
+    json_type = "application/json"
+    server.routes["/crossref/journals/1362-1688/works"] = Route(
+        body=(RESEARCH_DIR / "crossref-journal-1362-1688.json").read_bytes(),
+        content_type=json_type,
+        conditional=False,
+    )
+    server.routes["/crossref/works"] = Route(
+        body=(RESEARCH_DIR / "crossref-search.json").read_bytes(),
+        content_type=json_type,
+        conditional=False,
+    )
+    server.routes["/arxiv/api/query"] = Route(
+        body=(RESEARCH_DIR / "arxiv.atom").read_bytes(),
+        content_type="application/atom+xml; charset=utf-8",
+        conditional=False,
+    )
 
 
 def _route_key(url: str) -> str:

@@ -48,7 +48,7 @@ def shared_links(url: str | None, summary_html: str, content_html: str) -> Extra
     html = content_html or summary_html
     found = extract_links(html=html, base_url=web_url)
     urls = [link for link in found.urls if link != web_url]
-    papers, references = _papers_in_text(html_to_text(html), urls)
+    papers, references = _papers_in_text(html_to_text(html, lines=True), urls)
     urls.extend(papers)
     if not urls and web_url:
         urls = [web_url]
