@@ -585,13 +585,17 @@ _LOOKS = re.compile(
 )
 
 
+_HAS_YEAR = re.compile(rf"(?<!\d){_YEAR}(?!\d)")
+
+
 def looks_like_reference(text: str) -> bool:
     """A cheap pre-check for posts: an author-year pattern or a "Journal, 16(2), 253–279"-like
     venue. Meant to be true for what :func:`parse_reference` reads (every style in the tests),
     though a reference without venue numbers and without an APA or MLA author head (a
     Vancouver "Journal. 2019." with no volume) slips by; and it is true for some texts the
-    parser then rejects ("As Smith et al. (2020) showed")."""
-    return _LOOKS.search(text) is not None
+    parser then rejects ("As Smith et al. (2020) showed"). Text without a year is never one:
+    that gate is a fast scan, and every style the parser reads states the year."""
+    return _HAS_YEAR.search(text) is not None and _LOOKS.search(text) is not None
 
 
 # -- judging -------------------------------------------------------------------------------
