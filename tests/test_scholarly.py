@@ -98,6 +98,7 @@ def test_csl_from_crossref_content_negotiation(recorded: Any) -> None:
     # A similarity-checking link without an open licence is not open access.
     assert citation.open_access_url is None
     assert citation.related_dois == ()
+    assert citation.issns == ("0036-8075", "1095-9203")  # the journal's, for topic rules
     assert citation.url == "https://doi.org/10.1126/science.169.3946.635"
 
 
@@ -486,8 +487,10 @@ def test_arxiv_atom_entries() -> None:
         "after input-based tasks (p &lt; 0.05) than after production-based ones.</p>",
         open_access_url="https://arxiv.org/pdf/2401.01234v2",
         related_dois=("10.5555/test.2024.01234",),  # arxiv:doi and the doi link, once
+        categories=("cs.CL",),  # the primary category first, each once
     )
     old_style = papers["hep-ex/0307015"]
+    assert old_style.categories == ("hep-ex",)
     assert old_style.title == (
         "Multi-Electron Production at High Transverse Momenta in ep Collisions at HERA"
     )

@@ -45,6 +45,9 @@ class Citation:
     open_access_url: str | None = None
     # DOIs of the same work in another form (a preprint's published version, or the reverse).
     related_dois: tuple[str, ...] = field(default=())
+    issns: tuple[str, ...] = ()  # of the journal, "1362-1688"
+    subjects: tuple[str, ...] = ()  # Crossref's subject areas of the journal
+    categories: tuple[str, ...] = ()  # arXiv categories, primary first ("cs.CL", "cs.AI")
 
     @property
     def url(self) -> str | None:
@@ -110,5 +113,6 @@ def citation_from_json(data: dict[str, Any]) -> Citation:
     known = {name for name in Citation.__dataclass_fields__}
     values = {key: value for key, value in data.items() if key in known}
     values["authors"] = tuple(Author(**author) for author in values.get("authors") or ())
-    values["related_dois"] = tuple(values.get("related_dois") or ())
+    for name in ("related_dois", "issns", "subjects", "categories"):
+        values[name] = tuple(values.get(name) or ())
     return Citation(**values)

@@ -437,7 +437,28 @@ def _citation(
         abstract=abstract_html(data.get("abstract")),
         open_access_url=_open_access_url(data, today),
         related_dois=_related_dois(data, doi),
+        issns=_issns(data.get("ISSN")),
+        subjects=tuple(s for s in map(_plain, _as_list(data.get("subject"))) if s),
     )
+
+
+def _as_list(value: object) -> list[object]:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def _issns(value: object) -> tuple[str, ...]:
+    """``["13621688", "1477-0954"]`` → ``("1362-1688", "1477-0954")``; what is not an ISSN is
+    dropped."""
+    found: list[str] = []
+    for item in _as_list(value):
+        digits = str(item).strip().replace("-", "").upper()
+        if re.fullmatch(r"\d{7}[\dX]", digits):
+            issn = f"{digits[:4]}-{digits[4:]}"
+            if issn not in found:
+                found.append(issn)
+    return tuple(found)
 
 
 _NAME_PARTICLES = frozenset(
@@ -554,6 +575,12 @@ def arxiv_entries(content: bytes) -> list[tuple[Citation, str]]:
             open_access_url=pdf_url if pdf_url and pdf_url.startswith("http") else None,
             related_dois=tuple(related),
         )
+        primary = entry.find(f"{ARXIV}primary_category")
+        terms = [primary.get("term") if primary is not None else None]
+        terms += [c.get("term") for c in entry.findall(f"{ATOM}category")]
+        categories = tuple(dict.fromkeys(t.strip() for t in terms if t and t.strip()))
+        if categories:
+            paper = replace(paper, categories=categories)
         papers.append((paper, published))
     return papers
 
