@@ -17,19 +17,21 @@ import httpx
 from feedbot import pipeline
 from feedbot.config import Settings
 from feedbot.db import make_engine, upgrade
-from feedbot.errors import PublishError
+from feedbot.errors import FeedbotError, PublishError
 from feedbot.http import HttpClient
 from feedbot.links.canonical import UrlRules
 from feedbot.links.expand import Resolution
 from feedbot.pipeline import ResearchReport, ResolveReport, SourceResult
-from feedbot.records import CachedResolution, Item, TopicRef
+from feedbot.records import CachedResolution, Item, LabelRecord, TopicRef
+from feedbot.sources import FetchContext
 from feedbot.sources import fetchers as source_fetchers
 from feedbot.store import Store
-from feedbot.tagging import Tagger
+from feedbot.tagging import Correction, ItemText, Tagger, load_corrections
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from feedbot.links.scholarly import ScholarlyClient
     from feedbot.publish.site import BuildReport
 
 
@@ -47,6 +49,7 @@ class App:
     clock: Callable[[], datetime] = utc_now
     transport: httpx.AsyncBaseTransport | None = None
     _env: Environment | None = field(default=None, repr=False)
+    _scholarly: ScholarlyClient | None = field(default=None, repr=False)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -57,6 +60,17 @@ class App:
     def http_client(self) -> HttpClient:
         return HttpClient(self.settings.http, self.settings.user_agent(), transport=self.transport)
 
+    def scholarly_client(self, http: HttpClient) -> ScholarlyClient:
+        """The one client of doi.org, Crossref and arXiv, working through the stage's ``http``:
+        one for the App, so its pacing (arXiv's 3 s, Crossref's stated limits) spans every
+        stage of a run, sources and citation lookups alike."""
+        from feedbot.links.scholarly import ScholarlyClient
+
+        if self._scholarly is None:
+            self._scholarly = ScholarlyClient(http, self.settings.research)
+        self._scholarly.http = http
+        return self._scholarly
+
     def ingest(
         self, progress: Callable[[SourceResult], None] = lambda result: None
     ) -> list[SourceResult]:
@@ -66,7 +80,8 @@ class App:
     async def _ingest(self, progress: Callable[[SourceResult], None]) -> list[SourceResult]:
         sources = self.store.active_sources()
         async with self.http_client() as http:
-            fetchers = source_fetchers(self.settings)
+            context = FetchContext(self.settings, self.clock, self.scholarly_client)
+            fetchers = source_fetchers(context)
             return await pipeline.ingest(self.store, http, sources, fetchers, self.clock, progress)
 
     def resolve(
@@ -116,15 +131,59 @@ class App:
     async def _research(self) -> ResearchReport:
         if not self.settings.research.resolve:
             return await pipeline.research(self.store, None, self.clock, self.settings.research)
-        from feedbot.links.scholarly import ScholarlyClient
-
         async with self.http_client() as http:
-            client = ScholarlyClient(http, self.settings.research)
+            client = self.scholarly_client(http)
             return await pipeline.research(self.store, client, self.clock, self.settings.research)
 
+    def tagger(self) -> Tagger:
+        """The taxonomy's rules, the shipped model, and the user's labels as corrections."""
+        corrections = [
+            Correction(ItemText(label.title, label.summary, label.url), label.topic_id,
+                       label.positive)
+            for label in self.store.labels()
+        ]  # fmt: skip
+        return Tagger(self.settings.topics, corrections=corrections)
+
     def tag(self, everything: bool = False) -> int:
-        """Assign topics to new or changed links (every link with ``everything``)."""
-        return pipeline.tag(self.store, Tagger(self.settings.topics), everything)
+        """Assign topics to links that are new or changed, or were tagged under another
+        taxonomy, model or set of labels (every link with ``everything``)."""
+        return pipeline.tag(self.store, self.tagger(), everything)
+
+    def item_text(self, reference: str) -> tuple[int, ItemText]:
+        """The stored item ``reference`` names (its id, URL or a URL it was shared as), as the
+        tagger reads it. Raises :class:`FeedbotError` when there is none."""
+        link_id = self.store.find_link(reference)
+        found = self.store.links_to_tag(only=[link_id]) if link_id is not None else []
+        if not found:
+            raise FeedbotError(f"no item {reference!r} (give its URL or its id from export)")
+        return found[0].id, pipeline.tag_input(found[0], self.store.source_defaults())
+
+    def label(self, reference: str, topic_id: str, positive: bool = True) -> None:
+        """Record that the item is (or is not) in a topic, and re-tag what the label affects."""
+        self._known_topic(topic_id)
+        link_id, item = self.item_text(reference)
+        label = LabelRecord(topic_id, positive, item.title, item.summary, item.url, link_id)
+        self.store.add_labels([label], self.clock())
+        self.tag()
+
+    def import_labels(self, path: Path) -> int:
+        """Store the verdicts of a JSONL file (``{"title", "summary", "url", "topic", "not"}``
+        per line), then re-tag. Returns how many."""
+        labels = []
+        for correction in load_corrections(path):
+            self._known_topic(correction.topic_id)
+            item = correction.item
+            link_id = self.store.find_link(item.url) if item.url else None
+            labels.append(LabelRecord(correction.topic_id, correction.positive, item.title,
+                                      item.summary, item.url, link_id))  # fmt: skip
+        count = self.store.add_labels(labels, self.clock())
+        self.tag()
+        return count
+
+    def _known_topic(self, topic_id: str) -> None:
+        known = [topic.id for topic in self.settings.topics]
+        if topic_id not in known:
+            raise FeedbotError(f"unknown topic {topic_id!r}; known topics are {', '.join(known)}")
 
     def fetch(
         self, progress: Callable[[SourceResult], None] = lambda result: None

@@ -180,8 +180,169 @@ def sources_export_opml(ctx: Context, out: Path | None) -> None:
     """Write the configured sources as OPML."""
     from feedbot.opml import render_opml
 
-    document = render_opml(ctx.settings.sources, ctx.settings.title)
+    document = render_opml(ctx.settings.sources, ctx.settings.title, ctx.settings.topics)
     _write_output(out, document)
+
+
+@sources.command("test")
+@click.argument("name")
+@pass_context
+def sources_test(ctx: Context, name: str) -> None:
+    """Fetch one source once and print what it found, without storing anything.
+
+    For a page source, this shows what its CSS selectors match, so they can be tuned."""
+    import asyncio
+
+    from feedbot.http import HttpClient
+    from feedbot.sanitize import excerpt, html_to_text
+    from feedbot.sources import FetchContext, FetchOutcome, SourceState, registry
+
+    source = _source_named(ctx.settings, name)
+    app = ctx.app
+    context = FetchContext(app.settings, app.clock, app.scholarly_client)
+    fetcher = registry()[source.kind].make_fetcher(context)
+    state = SourceState(0, source.name, source.kind, source.location, options=source.options)
+
+    async def fetch_once() -> FetchOutcome:
+        async with HttpClient(ctx.settings.http, ctx.settings.user_agent()) as http:
+            return await fetcher.fetch(state, http)
+
+    outcome = asyncio.run(fetch_once())
+    if outcome.status == "not_modified":
+        click.echo(f"{source.name}: nothing to fetch (its posts come from 'feedbot import').")
+        return
+    click.echo(f"{source.name} ({source.kind}, {source.location}): {len(outcome.entries)} items")
+    for entry in outcome.entries:
+        click.echo(f"\n- {entry.title or '(no title)'}")
+        click.echo(f"    link:    {entry.url or '(none)'}")
+        if entry.published_at:
+            click.echo(f"    date:    {entry.published_at.isoformat()}")
+        if entry.author:
+            click.echo(f"    author:  {entry.author}")
+        shared = [url for url in entry.links if url != entry.url]
+        if shared:
+            click.echo(f"    shares:  {', '.join(shared)}")
+        if entry.partial_links:
+            cut = ", ".join(p.text for p in entry.partial_links)
+            click.echo(f"    cut:     {cut}")
+        summary = html_to_text(entry.summary_html or entry.content_html)
+        if summary:
+            click.echo(f"    summary: {excerpt(summary, 160)}")
+    for warning in outcome.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _source_named(settings: Settings, name: str) -> SourceSettings:
+    found = [s for s in settings.sources if s.name.casefold() == name.casefold()]
+    if not found:
+        raise ConfigError(f"no source named {name!r} (see 'feedbot sources list')")
+    return found[0]
+
+
+# -- imports -------------------------------------------------------------------------------
+
+X_KINDS = ("x-archive", "x-paste")
+
+
+@cli.group("import")
+def import_() -> None:
+    """Import posts from files: X archives and pasted X timelines."""
+
+
+@import_.command("x-archive")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--account", help="The account, '@handle' (default: the archive's account.js).")
+@click.option("--source", "source_name", help="The source to import into (default: see README).")
+@pass_context
+def import_x_archive(
+    ctx: Context, path: Path, account: str | None, source_name: str | None
+) -> None:
+    """Import the posts of an X archive: its zip, its unpacked folder, or data/tweets.js."""
+    from feedbot.sources.xarchive import XArchiveOptions, archive_outcome, read_archive
+
+    archive = read_archive(path)
+    handle = _x_handle(account or archive.account, "the archive has no account.js")
+    source = _x_source(ctx, "x-archive", handle, source_name)
+    options = XArchiveOptions(account=handle, replies=source.options.get("replies", False))
+    _store_import(ctx, source, archive_outcome(archive, options), path)
+
+
+@import_.command("x-paste")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--account", help="The account, '@handle' (default: the paste's profile header).")
+@click.option("--source", "source_name", help="The source to import into (default: see README).")
+@pass_context
+def import_x_paste(ctx: Context, path: Path, account: str | None, source_name: str | None) -> None:
+    """Import an X timeline copied from the web page and saved as a text file."""
+    from feedbot.sources.social import XOptions
+    from feedbot.sources.xpaste import account_of, paste_outcome, read_paste
+
+    timeline = read_paste(path)
+    handle = account_of(timeline, account)
+    source = _x_source(ctx, "x-paste", handle, source_name)
+    _store_import(ctx, source, paste_outcome(timeline, XOptions(account=handle)), path)
+
+
+def _x_handle(value: str | None, missing: str) -> str:
+    from feedbot.sources.social import x_handle
+
+    if not value:
+        raise FeedbotError(f"{missing}: give --account @handle")
+    try:
+        return x_handle(value)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+
+
+def _x_source(ctx: Context, kind: str, handle: str, name: str | None) -> SourceSettings:
+    """The source an import goes into: the one named ``name``, else the X source of the
+    account (either X kind), else a new one named "@handle on X" added to the config."""
+    from feedbot.config_file import add_sources
+
+    settings = ctx.settings
+    if name:
+        named = [s for s in settings.sources if s.name.casefold() == name.casefold()]
+        if named and named[0].kind not in X_KINDS:
+            raise ConfigError(f"source {named[0].name!r} is a {named[0].kind!r} source, not X's")
+        if named and named[0].options["account"].casefold() != handle.casefold():
+            raise ConfigError(
+                f"source {named[0].name!r} is {named[0].options['account']}'s, not {handle}'s"
+            )
+        if named:
+            return named[0]
+    else:
+        for source in settings.sources:
+            if source.kind in X_KINDS and source.options["account"].casefold() == handle.casefold():
+                return source
+    source = SourceSettings.model_validate(
+        {"name": name or f"{handle} on X", "kind": kind, "account": handle}
+    )
+    if not add_sources(ctx.config_path, [source]):
+        raise ConfigError(
+            f"{ctx.config_path}: a source named {source.name!r} or with URL {source.location} "
+            "exists already (use --source NAME)"
+        )
+    ctx.say(f"Added the source {source.name!r} ({kind}) to {ctx.config_path}.")
+    ctx._settings = None  # read the config again, with the new source
+    return source
+
+
+def _store_import(ctx: Context, source: SourceSettings, outcome: Any, path: Path) -> None:
+    """Store an import's entries into its source, then resolve, research and tag as 'fetch'."""
+    app = ctx.app
+    [state] = [s for s in app.store.active_sources() if s.name == source.name]
+    now = app.clock()
+    saved = app.store.save_outcome(state.id, outcome, now, now)
+    ctx.say(
+        f"Imported {len(outcome.entries)} posts from {path} into {source.name}: "
+        f"{saved.new} new, {saved.updated} updated."
+    )
+    if ctx.settings.links.resolve:
+        _report_resolve(ctx, app.resolve())
+    else:
+        app.store.complete_partial_links()
+    _report_research(ctx, app.research())
+    app.tag()
 
 
 # -- the pipeline --------------------------------------------------------------------------
@@ -270,13 +431,120 @@ def references(ctx: Context, as_json: bool) -> None:
             click.echo(f"    {note}")
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--all", "everything", is_flag=True, help="Re-tag every item, not only new ones.")
+@click.pass_context
+def tag(click_ctx: click.Context, everything: bool) -> None:
+    """Stage: assign topics to new or changed items, and to every item tagged under another
+    taxonomy, model or set of labels (so after editing [[topics]] or labelling, this is the
+    one command to run). Subcommands evaluate and try the tagger."""
+    if click_ctx.invoked_subcommand is None:
+        ctx = click_ctx.find_object(Context)
+        assert ctx is not None
+        count = ctx.app.tag(everything)
+        ctx.say(f"Tagged {count} items.")
+
+
+@tag.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
 @pass_context
-def tag(ctx: Context, everything: bool) -> None:
-    """Stage: assign topics to new or changed items."""
-    count = ctx.app.tag(everything)
-    ctx.say(f"Tagged {count} items.")
+def tag_eval(ctx: Context, file: Path, as_json: bool) -> None:
+    """Precision, recall and F1 per topic, and macro-F1, on a JSONL file of labelled items
+    (lines of {"title", "summary", "url", "topics": [...]})."""
+    from feedbot.tagging import evaluate, format_report, load_examples, report_to_json
+
+    report = evaluate(ctx.app.tagger(), load_examples(file))
+    if as_json:
+        click.echo(json.dumps(report_to_json(report)))
+    else:
+        click.echo(format_report(report))
+
+
+@tag.command("text")
+@click.argument("title")
+@click.option("--summary", default="", help="The item's summary or text.")
+@click.option("--url", default="", help="The item's URL (its domain can decide a topic).")
+@click.option("--json", "as_json", is_flag=True, help="Topics and evidence as JSON.")
+@pass_context
+def tag_text(ctx: Context, title: str, summary: str, url: str, as_json: bool) -> None:
+    """Tag a text that is not stored, and show why."""
+    from feedbot.tagging import ItemText, explain_text
+
+    explanation = ctx.app.tagger().explain(ItemText(title, summary, url))
+    if as_json:
+        click.echo(json.dumps(_explanation_json(explanation)))
+    else:
+        click.echo(explain_text(explanation))
+
+
+@cli.command()
+@click.argument("item")
+@click.option("--json", "as_json", is_flag=True, help="Topics and evidence as JSON.")
+@pass_context
+def explain(ctx: Context, item: str, as_json: bool) -> None:
+    """Which rules and which model evidence put a stored ITEM (its URL or id) in its topics,
+    with scores."""
+    from feedbot.tagging import explain_text
+
+    _, text = ctx.app.item_text(item)
+    explanation = ctx.app.tagger().explain(text)
+    if as_json:
+        click.echo(json.dumps(_explanation_json(explanation)))
+    else:
+        click.echo(text.title)
+        click.echo(explain_text(explanation))
+
+
+@cli.command()
+@click.argument("item", required=False)
+@click.argument("topic", required=False)
+@click.option("--not", "negative", metavar="TOPIC", help="The item is NOT in this topic.")
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='A JSONL file of verdicts: {"title", "summary", "url", "topic", "not": true|false}.',
+)
+@pass_context
+def label(
+    ctx: Context,
+    item: str | None,
+    topic: str | None,
+    negative: str | None,
+    import_file: Path | None,
+) -> None:
+    """Correct the tagger: ITEM (its URL or id) is in TOPIC, or with --not TOPIC is not.
+    The tagger learns from every label; affected items are re-tagged at once."""
+    if import_file is not None:
+        count = ctx.app.import_labels(import_file)
+        ctx.say(f"Imported {count} labels; items re-tagged.")
+        return
+    if item is None or (topic is None) == (negative is None):
+        raise click.UsageError("give ITEM and TOPIC, or ITEM --not TOPIC, or --import FILE")
+    chosen = topic or negative
+    assert chosen is not None
+    ctx.app.label(item, chosen, positive=negative is None)
+    verdict = "is not in" if negative else "is in"
+    ctx.say(f"Labelled: {item} {verdict} {chosen}; items re-tagged.")
+
+
+def _explanation_json(explanation: Any) -> dict[str, Any]:
+    return {
+        "topics": [
+            {
+                "topic": topic.topic_id,
+                "assigned": topic.assigned,
+                "score": round(topic.score, 4),
+                "evidence": [
+                    {"kind": e.kind, "detail": e.detail, "weight": round(e.weight, 4)}
+                    for e in topic.evidence
+                ],
+            }
+            for topic in explanation.topics
+        ],
+        "assigned": [topic.topic_id for topic in explanation.assigned],
+    }
 
 
 @cli.command()

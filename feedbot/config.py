@@ -114,7 +114,9 @@ class SourceSettings(_Model):
 
     name: str = Field(min_length=1, description="Unique display name of the source.")
     kind: str = Field(
-        "feed", description="Source kind: 'feed' (RSS, Atom, JSON), 'arxiv', 'crossref'."
+        "feed",
+        description="Source kind: 'feed' (RSS, Atom, JSON), 'arxiv', 'crossref', 'mastodon', "
+        "'bluesky', 'page', 'x-archive', 'x-paste'.",
     )
     url: str | None = Field(
         None,
@@ -151,7 +153,7 @@ class SourceSettings(_Model):
         if kind.options is None:
             if extra:
                 key = next(iter(extra))
-                raise SettingError(key, f"unknown setting for a {name!r} source")
+                raise SettingError(key, f"unknown setting for {_a(name)} source")
             options = None
         else:
             try:
@@ -161,15 +163,15 @@ class SourceSettings(_Model):
                 key = ".".join(str(part) for part in first["loc"])
                 message = first["msg"].removeprefix("Value error, ")
                 if first["type"] == "extra_forbidden":
-                    message = f"unknown setting for a {name!r} source"
+                    message = f"unknown setting for {_a(name)} source"
                 elif first["type"] == "missing":
-                    message = f"required for a {name!r} source"
+                    message = f"required for {_a(name)} source"
                 raise SettingError(key, message) from None
         data = {key: value for key, value in data.items() if key in common}
         if options is not None:
             data |= options.model_dump(mode="json", exclude_defaults=True)
         if not data.get("url") and (options is None or options.default_url() is None):
-            raise SettingError("url", f"required for a {name!r} source")
+            raise SettingError("url", f"required for {_a(name)} source")
         return data
 
     @model_validator(mode="after")
@@ -192,6 +194,11 @@ class SourceSettings(_Model):
         built = self._options.default_url() if self._options is not None else None
         assert built, "validated sources have a URL"
         return str(built)
+
+
+def _a(kind: str) -> str:
+    """``'feed'`` → ``a 'feed'``; ``'arxiv'`` → ``an 'arxiv'``."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind!r}"
 
 
 def _source_kind(name: str) -> Any:

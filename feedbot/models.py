@@ -99,6 +99,7 @@ class Link(SQLModel, table=True):
     title: str | None = Field(default=None, sa_type=Text)
     first_seen_at: datetime | None = _utc()
     needs_tagging: bool = Field(default=True, index=True)
+    tagged_with: str | None = Field(default=None, sa_type=Text)  # the Tagger's fingerprint
     # What the article's page says about itself (OpenGraph, Twitter cards, JSON-LD, citation_*).
     description: str | None = Field(default=None, sa_type=Text)
     site_name: str | None = Field(default=None, sa_type=Text)
@@ -186,6 +187,24 @@ class PaperReference(SQLModel, table=True):
     note: str | None = Field(default=None, sa_type=Text)
     attempts: int = 0
     checked_at: datetime | None = _utc()
+
+
+class Label(SQLModel, table=True):
+    """A user's verdict on an item's topic (``feedbot label``): the item's text is kept with
+    it, so the correction still teaches the tagger if the item goes."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("key", "topic_id", name="uq_labels_key_topic"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=Text)  # the item's URL, or its title for imported text
+    link_id: int | None = Field(default=None, foreign_key="links.id", index=True)
+    topic_id: str
+    positive: bool = True
+    title: str = Field(default="", sa_type=Text)
+    summary: str = Field(default="", sa_type=Text)
+    url: str = Field(default="", sa_type=Text)
+    created_at: datetime | None = _utc()
 
 
 class Topic(SQLModel, table=True):

@@ -26,10 +26,10 @@ from feedbot.http import HttpClient
 from feedbot.links.canonical import UrlRules
 from feedbot.links.citation import Citation
 from feedbot.links.expand import Expander, Resolution
-from feedbot.records import FetchReport, LinkFacts
+from feedbot.records import FetchReport, LinkFacts, TagInput
 from feedbot.sources import Fetcher, SourceState
 from feedbot.store import Store
-from feedbot.tagging import Tagger
+from feedbot.tagging import ItemText, Tagger
 
 if TYPE_CHECKING:
     from feedbot.links.scholarly import ScholarlyClient
@@ -210,16 +210,35 @@ async def _next_batch(
 
 
 def tag(store: Store, tagger: Tagger, everything: bool = False) -> int:
-    """Assign topics to links that are new or changed (all links with ``everything``)."""
+    """Assign topics to the links that are new or changed, or were tagged under another
+    taxonomy, model or set of labels (every link with ``everything``)."""
     defaults = store.source_defaults()
-    tags = {}
-    for link_id, title, text, source_ids in store.links_to_tag(everything):
-        source_topics = {topic for sid in source_ids for topic in defaults.get(sid, ())}
-        tags[link_id] = [
-            (a.topic_id, a.score, a.reason) for a in tagger.tag(title, text, source_topics)
-        ]
-    store.save_tags(tags)
+    due = store.links_to_tag(tagger.fingerprint, everything)
+    items = [tag_input(link, defaults) for link in due]
+    tags = {
+        link.id: [(a.topic_id, a.score, a.reason) for a in assigned]
+        for link, assigned in zip(due, tagger.tag_many(items), strict=True)
+    }
+    store.save_tags(tags, tagger.fingerprint)
     return len(tags)
+
+
+def tag_input(link: TagInput, source_defaults: Mapping[int, Sequence[str]]) -> ItemText:
+    """What the tagger reads of a link: its title and text, URL, the default topics of the
+    sources that shared it, and for papers their journal, ISSNs, subjects and arXiv
+    categories."""
+    paper = link.citation
+    topics = sorted({t for sid in link.source_ids for t in source_defaults.get(sid, ())})
+    return ItemText(
+        title=link.title or "",
+        summary=" ".join(text for text in link.texts if text),
+        url=link.url,
+        source_topics=tuple(topics),
+        arxiv_categories=paper.categories if paper else (),
+        journal=(paper.container or "") if paper else "",
+        issns=paper.issns if paper else (),
+        subjects=paper.subjects if paper else (),
+    )
 
 
 @dataclass(frozen=True)

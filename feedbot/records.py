@@ -20,6 +20,7 @@ class SourceRef:
 class TopicRef:
     id: str
     name: str
+    reason: str = ""  # why the item is in it (rules and model evidence, with scores)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,30 @@ class LinkFacts:
     url: str
     citation: dict[str, list[str]]  # the page's scholarly meta tags
     urls: list[str]  # where its resolutions ended
+
+
+@dataclass
+class TagInput:
+    """What tagging reads of one link (see Store.links_to_tag)."""
+
+    id: int
+    url: str
+    title: str
+    texts: list[str]  # its description, abstract, and its mentions' titles and summaries
+    source_ids: list[int]
+    citation: Citation | None  # for papers: journal, ISSNs, subjects, arXiv categories
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """A user's verdict: the item (its text) is, or is not (``positive=False``), in a topic."""
+
+    topic_id: str
+    positive: bool
+    title: str
+    summary: str = ""
+    url: str = ""
+    link_id: int | None = None
 
 
 @dataclass(frozen=True)

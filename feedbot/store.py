@@ -41,6 +41,7 @@ from feedbot.models import (
     Digest,
     Entry,
     FetchLog,
+    Label,
     Link,
     LinkTopic,
     Mention,
@@ -54,11 +55,13 @@ from feedbot.records import (
     CachedResolution,
     FetchReport,
     Item,
+    LabelRecord,
     LinkFacts,
     MentionRef,
     SaveResult,
     SourceRef,
     SourceStatus,
+    TagInput,
     TopicRef,
 )
 from feedbot.sanitize import excerpt, html_to_text
@@ -76,6 +79,7 @@ fetch_log_t = _tables[FetchLog.__tablename__]
 resolutions_t = _tables[UrlResolution.__tablename__]
 partial_links_t = _tables[PartialLink.__tablename__]
 references_t = _tables[PaperReference.__tablename__]
+labels_t = _tables[Label.__tablename__]
 
 _CHUNK = 500
 
@@ -878,9 +882,7 @@ class Store:
             delete(mentions_t).where(
                 mentions_t.c.entry_id == entry_id,
                 mentions_t.c.url == own,
-                mentions_t.c.link_id.not_in(
-                    select(links_t.c.id).where(links_t.c.doi.is_not(None))
-                ),
+                mentions_t.c.link_id.not_in(select(links_t.c.id).where(links_t.c.doi.is_not(None))),
             )
         )
 
@@ -976,54 +978,155 @@ class Store:
                 elif (row.name, row.description) != (topic.name, topic.description):
                     conn.execute(update(topics_t).where(topics_t.c.id == topic.id).values(**values))
 
-    def links_to_tag(self, everything: bool = False) -> list[tuple[int, str, str, list[int]]]:
-        """(link id, title, text, source ids) of links whose topics are due."""
+    def links_to_tag(
+        self,
+        fingerprint: str | None = None,
+        everything: bool = False,
+        only: Sequence[int] | None = None,
+    ) -> list[TagInput]:
+        """What tagging needs of the links that are due: new or changed ones, those tagged
+        under another ``fingerprint`` (taxonomy, model or labels changed), all of them
+        (``everything``), or just the links ``only`` names."""
         query = (
             select(
                 links_t.c.id,
+                links_t.c.url,
                 links_t.c.title,
                 links_t.c.description,
+                links_t.c.paper,
                 entries_t.c.title.label("entry_title"),
                 entries_t.c.summary_html,
                 entries_t.c.source_id,
             )
             .join(mentions_t, mentions_t.c.link_id == links_t.c.id)
             .join(entries_t, entries_t.c.id == mentions_t.c.entry_id)
-            .order_by(links_t.c.id)
+            .order_by(links_t.c.id, entries_t.c.id)
         )
-        if not everything:
-            query = query.where(links_t.c.needs_tagging.is_(True))
-        grouped: dict[int, tuple[str, list[str], list[int]]] = {}
+        if only is not None:
+            query = query.where(links_t.c.id.in_(list(only)))
+        elif not everything:
+            due: Any = links_t.c.needs_tagging.is_(True)
+            if fingerprint is not None:
+                due = due | links_t.c.tagged_with.is_(None) | (links_t.c.tagged_with != fingerprint)
+            query = query.where(due)
+        grouped: dict[int, TagInput] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query):
-                _, texts, sources = grouped.setdefault(
-                    row.id, (row.title or row.entry_title, [row.description or ""], [])
-                )
-                texts.append(row.entry_title)
-                texts.append(html_to_text(row.summary_html))
-                sources.append(row.source_id)
-        return [
-            (lid, title, " ".join(texts), srcs) for lid, (title, texts, srcs) in grouped.items()
-        ]
+                known = grouped.get(row.id)
+                if known is None:
+                    paper = citation_from_json(row.paper) if row.paper else None
+                    known = grouped[row.id] = TagInput(
+                        row.id,
+                        row.url,
+                        row.title or row.entry_title,
+                        [row.description or "", paper.abstract or "" if paper else ""],
+                        [],
+                        paper,
+                    )
+                known.texts.append(row.entry_title)
+                known.texts.append(html_to_text(row.summary_html))
+                known.source_ids.append(row.source_id)
+        return list(grouped.values())
 
-    def save_tags(self, tags: Mapping[int, Sequence[tuple[str, float, str]]]) -> None:
-        """Replace the topics of the given links with ``(topic id, score, reason)`` triples."""
+    def save_tags(
+        self,
+        tags: Mapping[int, Sequence[tuple[str, float, str]]],
+        fingerprint: str | None = None,
+    ) -> None:
+        """Replace the topics of the given links with ``(topic id, score, reason)`` triples,
+        recording the tagger's ``fingerprint``; links whose topics did not change keep their
+        rows (only the fingerprint moves)."""
         if not tags:
             return
         with self._begin() as conn:
             ids = list(tags)
+            before: dict[int, set[tuple[str, float, str]]] = defaultdict(set)
             for chunk in _chunks(ids):
-                conn.execute(delete(link_topics_t).where(link_topics_t.c.link_id.in_(chunk)))
+                for row in conn.execute(
+                    select(
+                        link_topics_t.c.link_id,
+                        link_topics_t.c.topic_id,
+                        link_topics_t.c.score,
+                        link_topics_t.c.reason,
+                    ).where(link_topics_t.c.link_id.in_(chunk))
+                ):
+                    before[row.link_id].add((row.topic_id, round(row.score, 6), row.reason))
+            changed = [
+                link_id
+                for link_id, triples in tags.items()
+                if {(t, round(score, 6), r) for t, score, r in triples}
+                != before.get(link_id, set())
+            ]
+            for chunk in _chunks(ids):
                 conn.execute(
-                    update(links_t).where(links_t.c.id.in_(chunk)).values(needs_tagging=False)
+                    update(links_t)
+                    .where(links_t.c.id.in_(chunk))
+                    .values(needs_tagging=False, tagged_with=fingerprint)
                 )
+            for chunk in _chunks(changed):
+                conn.execute(delete(link_topics_t).where(link_topics_t.c.link_id.in_(chunk)))
             rows = [
                 {"link_id": link_id, "topic_id": topic, "score": score, "reason": reason}
-                for link_id, triples in tags.items()
-                for topic, score, reason in triples
+                for link_id in changed
+                for topic, score, reason in tags[link_id]
             ]
             if rows:
                 conn.execute(insert(link_topics_t), rows)
+
+    # -- labels ------------------------------------------------------------------------------
+
+    def find_link(self, reference: str) -> int | None:
+        """The link an item reference names: its id, its URL, or any URL it was shared as."""
+        if reference.isdigit():
+            with self.engine.connect() as conn:
+                found = conn.execute(
+                    select(links_t.c.id).where(links_t.c.id == int(reference))
+                ).scalar()
+            return int(found) if found is not None else None
+        key = self.url_key(reference)
+        with self.engine.connect() as conn:
+            found = conn.execute(select(links_t.c.id).where(links_t.c.url == key)).scalar()
+            if found is None:
+                found = conn.execute(
+                    select(resolutions_t.c.link_id).where(resolutions_t.c.url == key)
+                ).scalar()
+        return int(found) if found is not None else None
+
+    def add_labels(self, labels: Sequence[LabelRecord], now: datetime) -> int:
+        """Store verdicts (a later verdict on the same item and topic replaces the earlier);
+        the labelled links are due for tagging again. Returns how many were stored."""
+        if not labels:
+            return 0
+        with self._begin() as conn:
+            for label in labels:
+                key = label.url or label.title
+                conn.execute(
+                    delete(labels_t).where(
+                        labels_t.c.key == key, labels_t.c.topic_id == label.topic_id
+                    )
+                )
+                conn.execute(
+                    insert(labels_t).values(
+                        key=key,
+                        link_id=label.link_id,
+                        topic_id=label.topic_id,
+                        positive=label.positive,
+                        title=label.title,
+                        summary=label.summary,
+                        url=label.url,
+                        created_at=now,
+                    )
+                )
+        return len(labels)
+
+    def labels(self) -> list[LabelRecord]:
+        with self.engine.connect() as conn:
+            return [
+                LabelRecord(
+                    row.topic_id, row.positive, row.title, row.summary, row.url, row.link_id
+                )
+                for row in conn.execute(select(labels_t).order_by(labels_t.c.id))
+            ]
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -1059,14 +1162,16 @@ class Store:
             .order_by(links_t.c.id, entries_t.c.first_seen_at, entries_t.c.id)
         )
         topics_query = (
-            select(link_topics_t.c.link_id, topics_t.c.id, topics_t.c.name)
+            select(link_topics_t.c.link_id, topics_t.c.id, topics_t.c.name, link_topics_t.c.reason)
             .join(topics_t, topics_t.c.id == link_topics_t.c.topic_id)
             .order_by(link_topics_t.c.link_id, topics_t.c.id)
         )
         with self.engine.connect() as conn:
             topics: dict[int, list[TopicRef]] = defaultdict(list)
             for topic_row in conn.execute(topics_query):
-                topics[topic_row.link_id].append(TopicRef(topic_row.id, topic_row.name))
+                topics[topic_row.link_id].append(
+                    TopicRef(topic_row.id, topic_row.name, topic_row.reason or "")
+                )
             grouped: dict[int, list[Any]] = defaultdict(list)
             for row in conn.execute(query):
                 grouped[row.id].append(row)

@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import time
+import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -588,6 +589,26 @@ def arxiv_entries(content: bytes) -> list[tuple[Citation, str]]:
 # -- pacing ---------------------------------------------------------------------------------------
 
 
+class LoopLock:
+    """An :class:`asyncio.Lock` per event loop: a client outlives one ``asyncio.run`` (the
+    stages of a run each have theirs), and a lock must never wait on another loop."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        await lock.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._locks[asyncio.get_running_loop()].release()
+
+
 class Pacer:
     """Keeps ``interval`` seconds between the starts of requests to one service."""
 
@@ -596,7 +617,7 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._last_start: float | None = None
-        self._lock = asyncio.Lock()
+        self._lock = LoopLock()
 
     async def wait(self) -> None:
         """Wait for this request's turn."""
@@ -653,7 +674,7 @@ class ScholarlyClient:
         # Crossref's polite pool allows more than the public one; its headers then say exactly.
         self.crossref_pacer = Pacer(0.1 if settings.mailto else 0.2, clock, sleep)
         self.arxiv_pacer = Pacer(settings.arxiv_interval_seconds, clock, sleep)
-        self._arxiv_lock = asyncio.Lock()
+        self._arxiv_lock = LoopLock()
 
     # -- DOIs --
 
@@ -727,14 +748,16 @@ class ScholarlyClient:
             "rows": str(max(1, min(rows, 100))),
             "select": CROSSREF_SELECT,
         }
-        return [citation for citation, _ in await self.crossref_works("/works", params)]
+        works, _ = await self.crossref_works("/works", params)
+        return [citation for citation, _ in works]
 
     async def crossref_works(
         self, path: str, params: Mapping[str, str]
-    ) -> list[tuple[Citation, str | None]]:
+    ) -> tuple[list[tuple[Citation, str | None]], int]:
         """A page of a Crossref work list (``/works``, ``/journals/{issn}/works``…): each work
-        with its ``created`` timestamp (ISO 8601, for incremental fetching), in Crossref's order.
-        Works that cannot be read are skipped (logged). Raises :class:`FetchError`."""
+        with its ``created`` timestamp (ISO 8601, for incremental fetching), in Crossref's order,
+        and how many items the page held (works that cannot be read are skipped, logged, but
+        still count for paging). Raises :class:`FetchError`."""
         url = self._crossref_url(path, params)
         try:
             response = await self._crossref_get(url)
@@ -759,7 +782,7 @@ class ScholarlyClient:
             created = item.get("created") if isinstance(item, Mapping) else None
             stamp = created.get("date-time") if isinstance(created, Mapping) else None
             found.append((citation, stamp if isinstance(stamp, str) else None))
-        return found
+        return found, len(items)
 
     def _crossref_url(self, path: str, params: Mapping[str, str]) -> str:
         query = dict(params)

@@ -22,6 +22,7 @@ from feedbot.links.citation import Citation
 
 if TYPE_CHECKING:
     from feedbot.config import Settings
+    from feedbot.links.scholarly import ScholarlyClient
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class FetchedEntry:
     partial_links: tuple[PartialLink, ...] = ()
     references: tuple[str, ...] = ()  # citation texts whose DOI is to be recovered
     citation: Citation | None = None  # the paper this entry is, when the source says (arXiv…)
+    # A boost or repost: the account that reposted it (the source's own account, which the store
+    # credits as the sharer); ``author`` is then the original post's author.
+    reposted_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,20 +90,32 @@ class SourceOptions(BaseModel):
 
 
 @dataclass(frozen=True)
+class FetchContext:
+    """What fetchers are set up with: the settings, the run's clock, and the run's one client
+    of the research services (so every request to arXiv or Crossref keeps one pace)."""
+
+    settings: Settings
+    clock: Callable[[], datetime]
+    scholarly: Callable[[HttpClient], ScholarlyClient]
+
+
+@dataclass(frozen=True)
 class SourceKind:
     name: str
     summary: str  # one line for the README and errors
-    make_fetcher: Callable[[Settings], Fetcher]
+    make_fetcher: Callable[[FetchContext], Fetcher]
     options: type[SourceOptions] | None = None
 
 
 def registry() -> Mapping[str, SourceKind]:
     """Source kind → what it brings. Imported late: the kinds import the HTTP client."""
-    from feedbot.sources import arxiv, crossref, feed
+    from feedbot.sources import arxiv, bluesky, crossref, feed, mastodon, page, xarchive, xpaste
 
-    return {kind.name: kind for kind in (feed.KIND, arxiv.KIND, crossref.KIND)}
+    kinds = (feed.KIND, arxiv.KIND, crossref.KIND, mastodon.KIND, bluesky.KIND, xarchive.KIND,
+             xpaste.KIND, page.KIND)  # fmt: skip
+    return {kind.name: kind for kind in kinds}
 
 
-def fetchers(settings: Settings) -> dict[str, Fetcher]:
-    """Source kind → its fetcher, set up with ``settings``."""
-    return {name: kind.make_fetcher(settings) for name, kind in registry().items()}
+def fetchers(context: FetchContext) -> dict[str, Fetcher]:
+    """Source kind → its fetcher, set up with ``context``."""
+    return {name: kind.make_fetcher(context) for name, kind in registry().items()}

@@ -16,18 +16,20 @@ whose link is its abstract page and which carries its citation, so it needs no s
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
 
 from feedbot.http import HttpClient
-from feedbot.links.scholarly import ScholarlyClient
-from feedbot.sources import FetchedEntry, FetchOutcome, SourceKind, SourceOptions, SourceState
+from feedbot.sources import (
+    FetchContext,
+    FetchedEntry,
+    FetchOutcome,
+    SourceKind,
+    SourceOptions,
+    SourceState,
+)
 from feedbot.sources.entries import paper_entry
-
-if TYPE_CHECKING:
-    from feedbot.config import Settings
 
 PAGE_SIZE = 100  # papers per API request
 _CATEGORY = re.compile(r"^[a-z-]+(?:\.[A-Za-z-]+)?$")
@@ -64,10 +66,8 @@ class ArxivOptions(SourceOptions):
         if self.categories:
             parts.append("(" + " OR ".join(f"cat:{c}" for c in self.categories) + ")")
         query = (self.query or "").strip()
-        if query and ":" in query:  # arXiv's own syntax, with field prefixes
-            parts.append(f"({query})")
-        elif query:
-            parts.append("(" + " AND ".join(f"all:{word}" for word in query.split()) + ")")
+        if query:
+            parts.append(f"({arxiv_terms(query)})")
         return " AND ".join(parts)
 
     def default_url(self) -> str:
@@ -75,19 +75,12 @@ class ArxivOptions(SourceOptions):
 
 
 class ArxivFetcher:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._client: ScholarlyClient | None = None
-
-    def client(self, http: HttpClient) -> ScholarlyClient:
-        """One client per run, so every arXiv source of the run shares its pacing."""
-        if self._client is None or self._client.http is not http:
-            self._client = ScholarlyClient(http, self.settings.research)
-        return self._client
+    def __init__(self, context: FetchContext) -> None:
+        self.context = context
 
     async def fetch(self, source: SourceState, http: HttpClient) -> FetchOutcome:
         options = ArxivOptions.model_validate(source.options)
-        client = self.client(http)
+        client = self.context.scholarly(http)
         newest_before = source.cursor
         entries: list[FetchedEntry] = []
         newest = newest_before
@@ -118,6 +111,34 @@ class ArxivFetcher:
             cursor=newest,
             warnings=warnings,
         )
+
+
+_TOKEN = re.compile(r'[()]|[^\s()"]*"[^"]*"|[^\s()]+')
+_OPERATORS = frozenset({"AND", "OR", "ANDNOT"})
+
+
+def arxiv_terms(query: str) -> str:
+    """A query in arXiv's syntax: words and quoted phrases without a field prefix search all
+    fields (``all:``), ``AND``/``OR``/``ANDNOT`` and parentheses are kept, and terms side by
+    side must all match. ``tutoring OR "language learning"`` →
+    ``all:tutoring OR all:"language learning"``; ``ti:tutoring`` stays as it is."""
+    out: list[str] = []
+    after_term = False
+    for token in _TOKEN.findall(query):
+        if token in _OPERATORS:
+            out.append(token)
+            after_term = False
+            continue
+        if after_term and token != ")":
+            out.append("AND")
+        if token in "()":
+            out.append(token)
+            after_term = token == ")"
+            continue
+        prefixed = re.match(r"^[a-z_]+:", token) is not None
+        out.append(token if prefixed else f"all:{token}")
+        after_term = True
+    return " ".join(out).replace("( ", "(").replace(" )", ")")
 
 
 KIND = SourceKind(

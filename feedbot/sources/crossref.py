@@ -21,19 +21,22 @@ The first fetch takes the last ``first_days`` days. Every work is an entry whose
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, timedelta
 from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
 
 from feedbot.http import HttpClient
-from feedbot.links.scholarly import CROSSREF_SELECT, ScholarlyClient
-from feedbot.sources import FetchedEntry, FetchOutcome, SourceKind, SourceOptions, SourceState
+from feedbot.links.scholarly import CROSSREF_SELECT
+from feedbot.sources import (
+    FetchContext,
+    FetchedEntry,
+    FetchOutcome,
+    SourceKind,
+    SourceOptions,
+    SourceState,
+)
 from feedbot.sources.entries import paper_entry
-
-if TYPE_CHECKING:
-    from feedbot.config import Settings
 
 PAGE_SIZE = 100  # works per API request
 _ISSN = re.compile(r"^\d{4}-?\d{3}[\dXx]$")
@@ -75,25 +78,17 @@ class CrossrefOptions(SourceOptions):
 
 
 class CrossrefFetcher:
-    def __init__(self, settings: Settings, today: date | None = None) -> None:
-        self.settings = settings
-        self._today = today
-        self._client: ScholarlyClient | None = None
-
-    def client(self, http: HttpClient) -> ScholarlyClient:
-        """One client per run, so every Crossref source of the run shares its pacing."""
-        if self._client is None or self._client.http is not http:
-            self._client = ScholarlyClient(http, self.settings.research)
-        return self._client
+    def __init__(self, context: FetchContext) -> None:
+        self.context = context
 
     async def fetch(self, source: SourceState, http: HttpClient) -> FetchOutcome:
         options = CrossrefOptions.model_validate(source.options)
-        client = self.client(http)
+        client = self.context.scholarly(http)
         since = source.cursor
         if since:
             from_date = since[:10]
         else:
-            today = self._today or date.today()
+            today = self.context.clock().astimezone(UTC).date()
             from_date = (today - timedelta(days=options.first_days)).isoformat()
         params = {
             "filter": f"from-created-date:{from_date}",
@@ -108,7 +103,7 @@ class CrossrefFetcher:
         offset = 0
         while len(entries) < options.max_results:
             size = min(PAGE_SIZE, options.max_results - len(entries))
-            page = await client.crossref_works(
+            page, listed = await client.crossref_works(
                 options.path(), params | {"rows": str(size), "offset": str(offset)}
             )
             for citation, created in page:
@@ -119,14 +114,16 @@ class CrossrefFetcher:
                 entries.append(paper_entry(citation, created, "doi"))
                 if created and (newest is None or created > newest):
                     newest = created
-            if len(page) < size:
+            if listed < size:
                 break
             offset += size
-        where = f"ISSN {options.issn}" if options.issn else f"query {options.query!r}"
+        where = (
+            f"ISSN {options.issn}" if options.issn else f"query {(options.query or '').strip()!r}"
+        )
         return FetchOutcome(
             status="ok",
             http_status=200,
-            entries=tuple(entries),
+            entries=tuple(entries[: options.max_results]),
             title=f"Crossref: {where}",
             cursor=newest,
         )

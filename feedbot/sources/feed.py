@@ -65,7 +65,7 @@ class FeedFetcher:
         )
 
 
-KIND = SourceKind("feed", "RSS, Atom or JSON Feed at `url`", lambda settings: FeedFetcher())
+KIND = SourceKind("feed", "RSS, Atom or JSON Feed at `url`", lambda context: FeedFetcher())
 
 
 def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
