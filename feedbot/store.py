@@ -1000,7 +1000,10 @@ class Store:
             )
             .join(mentions_t, mentions_t.c.link_id == links_t.c.id)
             .join(entries_t, entries_t.c.id == mentions_t.c.entry_id)
-            .order_by(links_t.c.id, entries_t.c.id)
+            # The same first mention whatever order the sources were stored in.
+            .order_by(
+                links_t.c.id, entries_t.c.published_at, entries_t.c.source_id, entries_t.c.guid
+            )
         )
         if only is not None:
             query = query.where(links_t.c.id.in_(list(only)))
