@@ -18,6 +18,7 @@ backend is chosen).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import errno
@@ -152,6 +153,51 @@ def _maxrss_mb(maxrss: int) -> float:
 
 
 # -- output ------------------------------------------------------------------------------------
+
+
+def pin_one_cpu() -> int | None:
+    """Pin this process to one CPU it may run on (Linux); None where that is not possible."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+    except OSError:
+        return None
+    return cpu
+
+
+def one_core_args(
+    argv: list[str] | None, description: str, noun: str, default: int, quick: int, runs: int
+) -> argparse.Namespace:
+    """The options of a one-core benchmark over N generated ``noun``: ``--NOUN N``, ``--quick``,
+    ``--runs``, ``--seed``, ``--no-pin`` and ``--check``; ``args.count`` is N."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        f"--{noun}",
+        dest="count",
+        type=int,
+        default=None,
+        help=f"number of {noun} (default {default:,}; {quick:,} with --quick)",
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{quick:,} {noun}, for a smoke test")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=runs,
+        help=f"timed runs; the median is reported (default {runs})",
+    )
+    parser.add_argument("--seed", type=int, default=1, help=f"seed of the generated {noun}")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when the target is missed (for CI)"
+    )
+    args = parser.parse_args(argv)
+    if args.count is None:
+        args.count = quick if args.quick else default
+    if args.count < 1 or args.runs < 1:
+        parser.error(f"--{noun} and --runs must be positive")
+    return args
 
 
 def emit_json(figures: Mapping[str, Any]) -> None:

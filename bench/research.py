@@ -43,7 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import WORDS, BenchError, emit_json, rounded
+from _common import WORDS, BenchError, emit_json, one_core_args, pin_one_cpu, rounded
 
 from feedbot.links.arxiv import arxiv_ids_in_text
 from feedbot.links.doi import dois_in_text, truncated_dois_in_text
@@ -72,38 +72,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time DOI and arXiv-id detection over N generated posts on one core.",
+    return one_core_args(
+        argv,
+        "Time DOI and arXiv-id detection over N generated posts on one core.",
+        "posts",
+        DEFAULT_POSTS,
+        QUICK_POSTS,
+        runs=5,
     )
-    parser.add_argument(
-        "--posts",
-        type=int,
-        default=None,
-        help=f"number of posts (default {DEFAULT_POSTS:,}; {QUICK_POSTS:,} with --quick)",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_POSTS:,} posts, for a smoke test"
-    )
-    parser.add_argument(
-        "--runs", type=int, default=5, help="timed runs; the median is reported (default 5)"
-    )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the generated posts")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 when the target is missed (for CI)"
-    )
-    args = parser.parse_args(argv)
-    if args.posts is None:
-        args.posts = QUICK_POSTS if args.quick else DEFAULT_POSTS
-    if args.posts < 1 or args.runs < 1:
-        parser.error("--posts and --runs must be positive")
-    return args
 
 
 def _run(args: argparse.Namespace) -> int:
-    pinned = _pin_one_cpu() if not args.no_pin else None
+    pinned = pin_one_cpu() if not args.no_pin else None
     started = time.perf_counter()
-    posts = make_posts(args.posts, seed=args.seed)
+    posts = make_posts(args.count, seed=args.seed)
     generate_seconds = time.perf_counter() - started
     texts = [post.text for post in posts]
     chars = sum(len(text) for text in texts)
@@ -130,27 +112,10 @@ def _run(args: argparse.Namespace) -> int:
     found = _detect(texts)  # warm-up, and the answers checked below
     _verify(posts, found)
 
-    runs: list[float] = []
-    for _ in range(args.runs):
-        started = time.perf_counter()
-        for text in texts:
-            dois_in_text(text)
-            arxiv_ids_in_text(text)
-            truncated_dois_in_text(text)
-        runs.append(time.perf_counter() - started)
-
+    runs = [_timed_pass(texts, references=False) for _ in range(args.runs)]
     # What the ingest stage does with a post's text on top: the cheap citation pre-check, and
     # the reference parser where it fires (feedbot.links.shares).
-    with_references: list[float] = []
-    for _ in range(args.runs):
-        started = time.perf_counter()
-        for text in texts:
-            dois_in_text(text)
-            arxiv_ids_in_text(text)
-            truncated_dois_in_text(text)
-            if looks_like_reference(text):
-                parse_reference(text)
-        with_references.append(time.perf_counter() - started)
+    with_references = [_timed_pass(texts, references=True) for _ in range(args.runs)]
     references = sum(1 for text in texts if looks_like_reference(text))
 
     seconds = statistics.median(runs)
@@ -216,6 +181,18 @@ def _detect(texts: list[str]) -> list[tuple[list[str], list[str], list[str]]]:
     ]
 
 
+def _timed_pass(texts: list[str], references: bool) -> float:
+    """Seconds to run the three detectors (and the citation-text check) over every text."""
+    started = time.perf_counter()
+    for text in texts:
+        dois_in_text(text)
+        arxiv_ids_in_text(text)
+        truncated_dois_in_text(text)
+        if references and looks_like_reference(text):
+            parse_reference(text)
+    return time.perf_counter() - started
+
+
 def _verify(posts: list[Post], found: list[tuple[list[str], list[str], list[str]]]) -> None:
     wrong = [
         (post, answer)
@@ -231,18 +208,6 @@ def _verify(posts: list[Post], found: list[tuple[list[str], list[str], list[str]
         raise BenchError(
             f"{len(wrong):,} post(s) gave other identifiers than they hold:\n" + "\n".join(lines)
         )
-
-
-def _pin_one_cpu() -> int | None:
-    """Pin this process to one CPU it may run on (Linux); None where that is not possible."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-    except OSError:
-        return None
-    return cpu
 
 
 # -- generated posts ---------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import WORDS, BenchError, emit_json, rounded
+from _common import WORDS, BenchError, emit_json, one_core_args, pin_one_cpu, rounded
 
 from feedbot.tagging import (
     DEFAULT_TOPICS,
@@ -88,40 +88,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time the tagger over N generated items on one core, and model training.",
+    return one_core_args(
+        argv,
+        "Time the tagger over N generated items on one core, and model training.",
+        "items",
+        DEFAULT_ITEMS,
+        QUICK_ITEMS,
+        runs=3,
     )
-    parser.add_argument(
-        "--items",
-        type=int,
-        default=None,
-        help=f"number of items (default {DEFAULT_ITEMS:,}; {QUICK_ITEMS:,} with --quick)",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_ITEMS:,} items, for a smoke test"
-    )
-    parser.add_argument(
-        "--runs", type=int, default=3, help="timed runs; the median is reported (default 3)"
-    )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the generated items")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 when the target is missed (for CI)"
-    )
-    args = parser.parse_args(argv)
-    if args.items is None:
-        args.items = QUICK_ITEMS if args.quick else DEFAULT_ITEMS
-    if args.items < 1 or args.runs < 1:
-        parser.error("--items and --runs must be positive")
-    return args
 
 
 def _run(args: argparse.Namespace) -> int:
-    pinned = _pin_one_cpu() if not args.no_pin else None
+    pinned = pin_one_cpu() if not args.no_pin else None
     corpus = load_examples(TRAIN_FILE)
     heldout = load_examples(HELDOUT_FILE)
     started = time.perf_counter()
-    items = make_items(args.items, [*corpus, *heldout], seed=args.seed)
+    items = make_items(args.count, [*corpus, *heldout], seed=args.seed)
     generate_seconds = time.perf_counter() - started
     chars = sum(len(i.title) + len(i.summary) for i in items)
     print(
@@ -274,18 +256,6 @@ def _item(rng: random.Random, corpus: list[LabeledItem]) -> ItemText:
         arxiv_categories=rng.choice(_ARXIV) if rng.random() < 0.03 else (),
         journal=rng.choice(_JOURNALS) if rng.random() < 0.03 else "",
     )
-
-
-def _pin_one_cpu() -> int | None:
-    """Pin this process to one CPU it may run on (Linux); None where that is not possible."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-    except OSError:
-        return None
-    return cpu
 
 
 if __name__ == "__main__":

@@ -112,6 +112,17 @@ def retry_delay(attempts: int, base_hours: float) -> timedelta:
     return timedelta(hours=base_hours * 2 ** max(attempts - 1, 0))
 
 
+def _retry_due(
+    state: str, attempts: int, checked_at: datetime | None, now: datetime, retry_hours: float
+) -> bool:
+    """A pending lookup is due; a failed one once its backoff has passed."""
+    return (
+        state == "pending"
+        or checked_at is None
+        or checked_at + retry_delay(attempts, retry_hours) <= now
+    )
+
+
 class Store:
     """feedbot's database: sources, entries, links, mentions, topics, digests."""
 
@@ -796,9 +807,9 @@ class Store:
             return [
                 (row.id, row.doi, row.arxiv_id)
                 for row in conn.execute(query)
-                if row.paper_state == "pending"
-                or row.paper_checked_at is None
-                or row.paper_checked_at + retry_delay(row.paper_attempts, retry_hours) <= now
+                if _retry_due(
+                    row.paper_state, row.paper_attempts, row.paper_checked_at, now, retry_hours
+                )
             ]
 
     def references_due(
@@ -824,9 +835,7 @@ class Store:
             return [
                 (row.id, row.text)
                 for row in conn.execute(query)
-                if row.state == "pending"
-                or row.checked_at is None
-                or row.checked_at + retry_delay(row.attempts, retry_hours) <= now
+                if _retry_due(row.state, row.attempts, row.checked_at, now, retry_hours)
             ]
 
     def save_recoveries(

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from feedbot.http import HttpClient
+from feedbot.errors import FetchError
+from feedbot.http import HttpClient, Response, reason_phrase
 from feedbot.links import PartialLink
 from feedbot.links.citation import Citation
 
@@ -77,6 +78,26 @@ class FetchOutcome:
 
 class Fetcher(Protocol):
     async def fetch(self, source: SourceState, http: HttpClient) -> FetchOutcome: ...
+
+
+async def conditional_get(http: HttpClient, source: SourceState, accept: str) -> Response | None:
+    """GET the source's URL with its stored validators: the 200 response, or None for
+    ``304 Not Modified``. Any other status raises :class:`FetchError`."""
+    headers = {"Accept": accept}
+    if source.etag:
+        headers["If-None-Match"] = source.etag
+    if source.last_modified:
+        headers["If-Modified-Since"] = source.last_modified
+    response = await http.get(source.url, headers=headers)
+    if response.status == 304:
+        return None
+    if response.status >= 400:
+        raise FetchError(
+            f"HTTP {response.status} {reason_phrase(response.status)} from {response.url}"
+        )
+    if response.status != 200:
+        raise FetchError(f"unexpected HTTP {response.status} from {response.url}")
+    return response
 
 
 class SourceOptions(BaseModel):

@@ -15,10 +15,16 @@ from typing import Any
 
 import feedparser
 
-from feedbot.errors import FetchError, ParseError
-from feedbot.http import HttpClient, reason_phrase
+from feedbot.errors import ParseError
+from feedbot.http import HttpClient
 from feedbot.sanitize import html_to_text, is_web_url
-from feedbot.sources import FetchedEntry, FetchOutcome, SourceKind, SourceState
+from feedbot.sources import (
+    FetchedEntry,
+    FetchOutcome,
+    SourceKind,
+    SourceState,
+    conditional_get,
+)
 from feedbot.sources.entries import ParsedFeed, dedupe, make_entry, struct_time_to_datetime
 from feedbot.sources.fastxml import parse_simple_feed
 
@@ -37,21 +43,11 @@ class FeedFetcher:
     """Fetches an RSS/Atom/JSON feed with a conditional GET."""
 
     async def fetch(self, source: SourceState, http: HttpClient) -> FetchOutcome:
-        headers = {"Accept": "application/atom+xml, application/rss+xml, application/feed+json, "
-                   "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}  # fmt: skip
-        if source.etag:
-            headers["If-None-Match"] = source.etag
-        if source.last_modified:
-            headers["If-Modified-Since"] = source.last_modified
-        response = await http.get(source.url, headers=headers)
-        if response.status == 304:
+        accept = ("application/atom+xml, application/rss+xml, application/feed+json, "
+                  "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")  # fmt: skip
+        response = await conditional_get(http, source, accept)
+        if response is None:
             return FetchOutcome(status="not_modified", http_status=304)
-        if response.status >= 400:
-            raise FetchError(
-                f"HTTP {response.status} {reason_phrase(response.status)} from {response.url}"
-            )
-        if response.status != 200:
-            raise FetchError(f"unexpected HTTP {response.status} from {response.url}")
         parsed = parse_feed(response.content, response.url, response.headers)
         return FetchOutcome(
             status="ok",

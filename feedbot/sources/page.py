@@ -41,9 +41,16 @@ from bs4 import BeautifulSoup, Tag
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from feedbot.errors import FetchError, ParseError
-from feedbot.http import HttpClient, reason_phrase
+from feedbot.http import HttpClient
 from feedbot.sanitize import is_web_url
-from feedbot.sources import FetchedEntry, FetchOutcome, SourceKind, SourceOptions, SourceState
+from feedbot.sources import (
+    FetchedEntry,
+    FetchOutcome,
+    SourceKind,
+    SourceOptions,
+    SourceState,
+    conditional_get,
+)
 from feedbot.sources.entries import dedupe, make_entry
 
 if TYPE_CHECKING:
@@ -97,20 +104,10 @@ class PageFetcher:
         options = PageOptions.model_validate(source.options)
         if options.respect_robots:
             await self._check_robots(source.url, http)
-        headers = {"Accept": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"}
-        if source.etag:
-            headers["If-None-Match"] = source.etag
-        if source.last_modified:
-            headers["If-Modified-Since"] = source.last_modified
-        response = await http.get(source.url, headers=headers)
-        if response.status == 304:
+        accept = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+        response = await conditional_get(http, source, accept)
+        if response is None:
             return FetchOutcome(status="not_modified", http_status=304)
-        if response.status >= 400:
-            raise FetchError(
-                f"HTTP {response.status} {reason_phrase(response.status)} from {response.url}"
-            )
-        if response.status != 200:
-            raise FetchError(f"unexpected HTTP {response.status} from {response.url}")
         if response.content_type not in _HTML_TYPES:
             raise ParseError(
                 f"not an HTML page: the response is {response.content_type} ({response.url})"
