@@ -84,6 +84,7 @@ class Entry(SQLModel, table=True):
     summary_html: str = Field(default="", sa_type=Text)
     content_html: str = Field(default="", sa_type=Text)
     author: str | None = Field(default=None, sa_type=Text)
+    reposted_by: str | None = Field(default=None, sa_type=Text)  # a boost's booster, a reposter
     published_at: datetime | None = _utc()
     updated_at: datetime | None = _utc()
     first_seen_at: datetime | None = _utc()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedbot.links.citation import Citation, format_citation
+from feedbot.links.shares import is_post_identity
 from feedbot.sources import FetchOutcome
 
 
@@ -32,6 +33,8 @@ class MentionRef:
     url: str | None  # the post's own permalink, when it has one
     shared_url: str  # the URL it shared, as written
     date: datetime
+    author: str | None = None  # who wrote the post (for a boost: the boosted post's author)
+    reposted_by: str | None = None  # who boosted, reposted or retweeted it into the source
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,17 @@ class Item:
             else:
                 links.append((f"Published version doi:{url.split('doi.org/', 1)[-1]}", url))
         return tuple(links)
+
+    @property
+    def href(self) -> str | None:
+        """Where the item's title leads: its URL, or None for a post with no web address (a
+        pasted X post), whose ``url`` is only its identity (``urn:feedbot:post:…``)."""
+        return None if is_post_identity(self.url) else self.url
+
+    @property
+    def is_post(self) -> bool:
+        """True when the item is a post itself (it linked nowhere), not an article it shared."""
+        return is_post_identity(self.url) or any(m.url == self.url for m in self.mentions)
 
     @property
     def shared_by(self) -> int:

@@ -15,6 +15,7 @@ is a post pointing at articles".
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from feedbot.links import ExtractedLinks
@@ -31,6 +32,19 @@ _SOCIAL_POST = re.compile(
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
+
+
+POST_IDENTITY = "urn:feedbot:post:"
+
+
+def post_identity(guid: str) -> str:
+    """The identity of a post that has no web address and links nowhere (a pasted X post): it
+    is still an item, under this URN, which is never fetched."""
+    return POST_IDENTITY + hashlib.sha1(guid.encode("utf-8")).hexdigest()
+
+
+def is_post_identity(url: str) -> bool:
+    return url.startswith(POST_IDENTITY)
 
 
 def is_social_post(url: str) -> bool:

@@ -64,8 +64,9 @@ def rss(
     for item in items:
         node = ET.SubElement(channel, "item")
         _sub(node, "title", item.title)
-        _sub(node, "link", item.url)
-        _sub(node, "guid", item.url, {"isPermaLink": "true"})
+        if item.href:
+            _sub(node, "link", item.href)
+        _sub(node, "guid", item.url, {"isPermaLink": "true" if item.href else "false"})
         _sub(node, "pubDate", format_datetime(item.date))
         _sub(node, "description", item_html(item))
         for topic in item.topics:
@@ -94,10 +95,13 @@ def atom(
         entry = ET.SubElement(root, f"{{{ATOM_NS}}}entry")
         _sub(entry, f"{{{ATOM_NS}}}title", item.title)
         _sub(entry, f"{{{ATOM_NS}}}id", item.url)
-        ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": item.url})
+        if item.href:
+            ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": item.href})
         _sub(entry, f"{{{ATOM_NS}}}published", item.date.isoformat())
         _sub(entry, f"{{{ATOM_NS}}}updated", item.date.isoformat())
-        _sub(entry, f"{{{ATOM_NS}}}summary", item_html(item), {"type": "html"})
+        # An entry with no alternate link must carry its content (RFC 4287, 4.1.2).
+        body = "summary" if item.href else "content"
+        _sub(entry, f"{{{ATOM_NS}}}{body}", item_html(item), {"type": "html"})
         for source in item.sources:
             contributor = ET.SubElement(entry, f"{{{ATOM_NS}}}contributor")
             _sub(contributor, f"{{{ATOM_NS}}}name", source.name)
@@ -118,7 +122,7 @@ def json_feed(
         "items": [
             {
                 "id": item.url,
-                "url": item.url,
+                **({"url": item.href} if item.href else {}),
                 "title": item.title,
                 "content_html": item_html(item),
                 "summary": item.summary_text,
