@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from feedbot.links.scholarly import ScholarlyClient
+    from feedbot.publish.delivery import DigestReport
     from feedbot.publish.site import BuildReport
 
 
@@ -198,6 +199,17 @@ class App:
         self.tag()
         return results
 
+    async def after_ingest(self) -> int:
+        """The stages after ingest, on the running event loop (``feedbot run``'s, so a stop
+        can cancel them between transactions): resolve links, research papers, tag. Returns
+        the items tagged."""
+        if self.settings.links.resolve:
+            await self._resolve(None, lambda result: None)
+        else:
+            self.store.complete_partial_links()
+        await self._research()
+        return self.tag()
+
     # -- publishing ------------------------------------------------------------------------
 
     @property
@@ -219,13 +231,14 @@ class App:
             for item in self.store.items()
         ]
 
-    def build(self) -> BuildReport:
-        """Build the static site and the feeds into the output folder."""
+    def build(self, full: bool = False) -> BuildReport:
+        """Build the static site and the feeds into the output folder, rewriting only the files
+        whose content changed (every file with ``full``)."""
         from feedbot.publish.site import build_site
 
         sources = [s for s in self.store.status() if s.active or s.entries]
         return build_site(
-            self.items(), self.topics(), sources, self.settings, self.env, self.clock()
+            self.items(), self.topics(), sources, self.settings, self.env, self.clock(), full=full
         )
 
     def digest(self, day: date | None = None) -> EmailMessage:
@@ -249,6 +262,27 @@ class App:
         except OSError as e:
             raise PublishError(f"cannot write the digest to {out}: {e.strerror or e}") from e
         return message
+
+    def send_digest(
+        self, day: date | None = None, *, dry_run: bool = False, out_dir: Path | None = None
+    ) -> DigestReport:
+        """Send the digest of ``day`` (default: today in ``digest.timezone``) to every list
+        and recipient that has not had it, exactly once (see :mod:`feedbot.publish.delivery`).
+        Failures are recorded and reported, not raised; the next call sends what is missing.
+        ``dry_run`` writes ``.eml`` and HTML files into ``out_dir`` instead, recording nothing.
+        Raises :class:`ConfigError` when ``[digest.smtp]`` cannot be used."""
+        from feedbot.publish import delivery
+        from feedbot.publish.mail import mail_server
+
+        settings = self.settings
+        server = None
+        if not dry_run:
+            hostname = delivery.local_hostname(settings)
+            server = mail_server(settings.digest.smtp, settings.base_dir, hostname)
+        return delivery.send_digest(
+            self.store, settings, self.env, self.items(), self.topics(), self.clock,
+            day=day, dry_run=dry_run, out_dir=out_dir, server=server,
+        )  # fmt: skip
 
 
 def open_app(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from feedbot import __version__
 from feedbot.config import Settings, SourceSettings, default_config_path, load_settings
 from feedbot.db import db_error
-from feedbot.errors import ConfigError, FeedbotError
+from feedbot.errors import ConfigError, FeedbotError, PublishError
 
 log = logging.getLogger("feedbot")
 
@@ -156,6 +156,16 @@ def sources_remove(ctx: Context, name: str) -> None:
 
     remove_source(ctx.config_path, name)
     ctx.say(f"Removed {name}.")
+
+
+@sources.command("resume")
+@click.argument("name")
+@pass_context
+def sources_resume(ctx: Context, name: str) -> None:
+    """Resume a source paused after failing too long: it is due at once."""
+    if not ctx.app.store.resume_source(name):
+        raise FeedbotError(f"no source named {name!r} (see 'feedbot status')")
+    ctx.say(f"Resumed {name}: it is due now.")
 
 
 @sources.command("import-opml")
@@ -548,30 +558,96 @@ def _explanation_json(explanation: Any) -> dict[str, Any]:
 
 
 @cli.command()
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Render and write every file, trusting nothing from earlier builds.",
+)
 @pass_context
-def build(ctx: Context) -> None:
-    """Build the static site and its RSS/Atom/JSON feeds."""
-    report = ctx.app.build()
-    ctx.say(f"Built {report.pages} pages and {report.feeds} feeds ({report.items} items)")
+def build(ctx: Context, full: bool) -> None:
+    """Build the static site and its RSS/Atom/JSON feeds (only what changed is rewritten)."""
+    report = ctx.app.build(full=full)
+    ctx.say(
+        f"Built {report.pages} pages and {report.feeds} feeds ({report.items} items): "
+        f"{report.written} files written, {report.unchanged} unchanged, {report.deleted} deleted"
+    )
     ctx.say(f"Open {report.out_dir / 'index.html'}")
 
 
-@cli.command()
-@click.option(
-    "--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Day (default: today)."
-)
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--date", "day", type=_DAY, help="Day (default: today).")
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the .eml file."
 )
-@pass_context
-def digest(ctx: Context, day: Any, out: Path | None) -> None:
-    """Write one day's digest email (multipart HTML + text) to a .eml file."""
+@click.pass_context
+def digest(click_ctx: click.Context, day: Any, out: Path | None) -> None:
+    """Without a subcommand: write one day's digest (the items dated that day, every topic,
+    multipart HTML + text) to a .eml file. 'send' delivers the daily digest by e-mail."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx = click_ctx.find_object(Context)
+    assert ctx is not None
     chosen: date | None = day.date() if day else None
     app = ctx.app
     chosen = chosen or app.clock().astimezone(app.settings.zone).date()
     out = out or app.settings.base_dir / f"digest-{chosen.isoformat()}.eml"
     message = app.write_digest(chosen, out)
     ctx.say(f"Wrote {message['Subject']!s} to {out}")
+
+
+@digest.command("send")
+@click.option("--date", "day", type=_DAY, help="Digest date (default: today, digest time zone).")
+@click.option("--dry-run", is_flag=True, help="Write .eml and .html files instead of sending.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for --dry-run's files (default: digest-DATE beside the config).",
+)
+@pass_context
+def digest_send(ctx: Context, day: Any, dry_run: bool, out: Path | None) -> None:
+    """Send the digest of a day to every list and recipient that has not had it: what is new
+    since the previous digest, by topic. Safe to re-run: nothing is sent twice, and a run
+    after a failure sends only what is missing."""
+    report = ctx.app.send_digest(day.date() if day else None, dry_run=dry_run, out_dir=out)
+    zone = ctx.app.settings.digest.zone(ctx.app.settings.timezone)
+    span = f"{report.window_start.astimezone(zone):%Y-%m-%d %H:%M} to " \
+           f"{report.window_end.astimezone(zone):%Y-%m-%d %H:%M}"  # fmt: skip
+    for delivery in report.deliveries:
+        where = f" -> {delivery.path}" if delivery.path else ""
+        note = f": {delivery.error}" if delivery.error else ""
+        ctx.say(f"  {delivery.list_name} {delivery.recipient}: {delivery.state}"
+                f" ({delivery.items} items){where}{note}")  # fmt: skip
+    counts = ", ".join(
+        f"{report.count(state)} {state.replace('_', ' ')}"
+        for state in ("written", "sent", "already_sent", "skipped", "busy", "failed")
+        if report.count(state)
+    )
+    ctx.say(f"Digest of {report.day} (new from {span}): {counts or 'no recipients'}.")
+    if report.failed:
+        first = "; ".join(f"{d.recipient}: {d.error}" for d in report.failed[:3])
+        raise PublishError(
+            f"digest of {report.day}: {len(report.failed)} of {len(report.deliveries)} "
+            f"deliveries failed ({first}); run it again to send them"
+        )
+
+
+@digest.command("status")
+@click.option("--date", "day", type=_DAY, help="Only this digest date.")
+@pass_context
+def digest_status(ctx: Context, day: Any) -> None:
+    """Every recorded delivery, newest date first: list, recipient, state, attempts, error."""
+    deliveries = ctx.app.store.digest_deliveries(day.date() if day else None)
+    if not deliveries:
+        ctx.say("No digest sent yet.")
+    for d in deliveries:
+        when = f" {d.sent_at:%Y-%m-%d %H:%M} UTC" if d.sent_at else ""
+        tries = f", {d.attempts} attempt{'s' if d.attempts != 1 else ''}" if d.attempts else ""
+        note = f": {d.error}" if d.error and d.state != "sent" else ""
+        click.echo(f"{d.day} {d.list_name} {d.recipient}: {d.state}{when}"
+                   f" ({d.item_count} items{tries}){note}")  # fmt: skip
 
 
 @cli.command()
@@ -592,23 +668,77 @@ def export(ctx: Context, fmt: str, out: Path | None) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source, per line.")
 @pass_context
-def status(ctx: Context) -> None:
-    """Per source: last success, last error, entries."""
-    rows = ctx.app.store.status()
+def status(ctx: Context, as_json: bool) -> None:
+    """Per source: state, entries, last success and error, failures in a row, next due."""
+    from feedbot.status import status_json, status_lines
+
+    rows = ctx.app.store.status(ctx.app.clock())
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(status_json(row), ensure_ascii=False))
+        return
     if not rows:
         ctx.say("No sources yet.")
     for row in rows:
-        state = "inactive" if not row.active else ("FAILING" if row.consecutive_failures else "ok")
-        success = row.last_success_at.strftime("%Y-%m-%d %H:%M") if row.last_success_at else "never"
-        click.echo(f"{row.name}: {state}; {row.entries} entries; last success {success}")
-        if row.last_error and row.consecutive_failures:
-            when = row.last_error_at.strftime("%Y-%m-%d %H:%M") if row.last_error_at else "?"
-            click.echo(
-                f"    last error ({when}, {row.consecutive_failures}× in a row): {row.last_error}"
-            )
-        elif row.last_warning:
-            click.echo(f"    warning: {row.last_warning}")
+        for line in status_lines(row, ctx.app.clock()):
+            click.echo(line)
+
+
+@cli.command()
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines on stderr as text or as JSON objects.",
+)
+@pass_context
+def run(ctx: Context, log_format: str) -> None:
+    """Run the daemon: fetch each source when it is due, then resolve, research and tag;
+    rebuild the site (debounced); send the digest at digest.send_at. One per database;
+    SIGTERM or Ctrl-C stops it cleanly."""
+    _serve(ctx, "run", log_format, until_idle=False)
+
+
+@cli.command()
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines on stderr as text or as JSON objects.",
+)
+@click.option("--until-idle", is_flag=True, help="Exit once no source is due.")
+@pass_context
+def worker(ctx: Context, log_format: str, until_idle: bool) -> None:
+    """Share the fetching with 'feedbot run' and other workers, on this or other machines:
+    claim due sources, fetch them, store the results. SIGTERM or Ctrl-C stops it cleanly."""
+    _serve(ctx, "worker", log_format, until_idle=until_idle)
+
+
+def _serve(ctx: Context, role: str, log_format: str, until_idle: bool) -> None:
+    import asyncio
+
+    from feedbot.logs import configure
+    from feedbot.runner import Runner
+    from feedbot.scheduler import serve
+
+    level = logging.ERROR if ctx.quiet else logging.DEBUG if ctx.verbose > 1 else logging.INFO
+    configure("json" if log_format == "json" else "text", level)
+    schedule = ctx.settings.schedule
+    runner = Runner(ctx.app, "run" if role == "run" else "worker")
+    healthy = asyncio.run(
+        serve(
+            runner,
+            tick_seconds=schedule.tick_seconds,
+            heartbeat_seconds=max(schedule.lease_seconds / 3, 0.5),
+            until_idle=until_idle,
+        )
+    )
+    if not healthy:
+        raise FeedbotError("another 'feedbot run' took over this database's lock; stopped")
 
 
 @cli.command()

@@ -10,10 +10,11 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -106,6 +107,9 @@ class SettingError(ValueError):
         self.key = key
 
 
+GENERAL_SOURCE_KEYS = ("weight", "interval_minutes")  # checked against SourceSettings in tests
+
+
 class SourceSettings(_Model):
     """One source to ingest. Besides these keys, a source takes the settings of its kind (see
     :mod:`feedbot.sources`), validated by the kind's own model."""
@@ -125,14 +129,27 @@ class SourceSettings(_Model):
     topics: list[str] = Field(
         default_factory=list, description="Topic ids every item of this source belongs to."
     )
+    weight: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="How much the source's share counts when ranking the digest (2: twice).",
+    )
+    interval_minutes: float | None = Field(
+        None, gt=0, description="How often to fetch it; default: schedule.interval_minutes."
+    )
     _options: Any = PrivateAttr(None)
+
+    @property
+    def general(self) -> dict[str, Any]:
+        """The settings every kind has beyond name, kind, URL and topics (``weight``,
+        ``interval_minutes``…) that differ from their default: what an export must carry."""
+        return self.model_dump(include=set(GENERAL_SOURCE_KEYS), exclude_defaults=True)
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
-            raise ValueError("expected an http:// or https:// URL")
-        return value
+        return _http_url(value)
 
     @model_validator(mode="before")
     @classmethod
@@ -196,6 +213,12 @@ class SourceSettings(_Model):
         return str(built)
 
 
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
 def _a(kind: str) -> str:
     """``'feed'`` → ``a 'feed'``; ``'arxiv'`` → ``an 'arxiv'``."""
     return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind!r}"
@@ -237,15 +260,229 @@ class ResearchSettings(_Model):
     )
 
 
-class DigestSettings(_Model):
-    """The daily email digest."""
+def _zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown time zone {value!r}; expected e.g. 'Europe/Berlin'") from e
+    return value
 
-    subject: str = Field(
-        "{title} — {date}", description="Subject line; {title} and {date} are filled in."
+
+_ADDR_SPEC = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+)
+_NAMED_ADDRESS = re.compile(r"^(?P<name>[^<>\r\n]*?)\s*<(?P<addr>[^<>\s]+)>$")
+
+
+def split_address(value: str) -> tuple[str, str]:
+    """``"Ada <ada@example.org>"`` → ``("Ada", "ada@example.org")``; a bare address has no
+    name. Raises ValueError for anything else: one address per value, never a header line."""
+    text = value.strip()
+    named = _NAMED_ADDRESS.match(text)
+    name, addr = (named["name"].strip().strip('"'), named["addr"]) if named else ("", text)
+    if not _ADDR_SPEC.match(addr):
+        raise ValueError(f"{value!r} is not an e-mail address (expected a@example.org)")
+    return name, addr
+
+
+def _mail_address(value: str) -> str:
+    split_address(value)
+    return value.strip()
+
+
+MailAddress = Annotated[str, AfterValidator(_mail_address)]
+
+
+def _subject(value: str | None) -> str | None:
+    try:
+        (value or "").format(title="", date="", list="")
+    except (KeyError, IndexError, ValueError) as e:
+        raise ValueError(
+            f"cannot fill in {value!r} ({e}); use {{title}}, {{date}} and {{list}}"
+        ) from None
+    return value
+
+
+SubjectLine = Annotated[str, AfterValidator(_subject)]
+DEFAULT_LIST = "daily"  # the list that digest.to makes
+
+
+class SmtpSettings(_Model):
+    """How the digest is sent. The password never sits in the config file: it is read from
+    the environment variable ``password_env`` names, when the digest is sent."""
+
+    host: str | None = Field(None, description="SMTP server; unset: 'digest send' needs --dry-run.")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="Port; default 587 (starttls), 465 (tls) or 25 (none)."
     )
-    from_address: str = Field("feedbot@localhost", description="From: address.")
-    to: list[str] = Field(default_factory=list, description="Recipients (To:).")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="'starttls' (upgrade a plain connection; required), 'tls' (implicit TLS, "
+        "SMTPS) or 'none' (loopback relays only; no login).",
+    )
+    username: str | None = Field(None, description="Login name; unset: no login.")
+    password_env: str = Field(
+        "FEEDBOT_SMTP_PASSWORD",
+        min_length=1,
+        description="Environment variable holding the login password.",
+    )
+    timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Time allowed for each connect, read and write."
+    )
+    ca_file: str | None = Field(
+        None, description="PEM file of the CA that signed the server's certificate (private CAs)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            raise SettingError(
+                "password",
+                "never put the password in the config file; set the environment variable "
+                "that digest.smtp.password_env names",
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _login_over_tls(self) -> SmtpSettings:
+        if self.username and self.security == "none":
+            raise SettingError("username", "a login needs security 'starttls' or 'tls'")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"starttls": 587, "tls": 465, "none": 25}[self.security]
+
+
+class DigestListSettings(_Model):
+    """One mailing list of the digest: its recipients and what they want to read."""
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="Unique id (lowercase letters, digits, '-'), used in List-Id and status.",
+    )
+    title: str | None = Field(None, description="Display name (default: the name).")
+    recipients: list[MailAddress] = Field(
+        default_factory=list, description="Addresses, each sent its own message."
+    )
+    topics: list[str] = Field(
+        default_factory=list, description="Topic ids to include; empty: every topic and none."
+    )
+    min_shared_by: int = Field(1, ge=1, description="Leave out items shared by fewer sources.")
+    subject: SubjectLine | None = Field(None, description="Subject line (default: digest.subject).")
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+
+class DigestSettings(_Model):
+    """The daily email digest: what goes in it, to whom, when and through which server."""
+
+    subject: SubjectLine = Field(
+        "{title} — {date}",
+        description="Subject line; {title}, {date} and {list} (the list's title) are filled in.",
+    )
+    from_address: MailAddress = Field("feedbot@localhost", description="From: address.")
+    to: list[MailAddress] = Field(
+        default_factory=list, description="Recipients of the default list 'daily' (all topics)."
+    )
     max_items_per_topic: int = Field(50, ge=1, description="Items listed per topic at most.")
+    send_at: str = Field("07:00", description="Local time (HH:MM) the digest of a day is sent at.")
+    timezone: str | None = Field(
+        None, description="IANA time zone of send_at; default: the top-level timezone."
+    )
+    empty: Literal["skip", "note"] = Field(
+        "skip", description="A list with nothing new: 'skip' it, or send a short 'note'."
+    )
+    unsubscribe_mailto: MailAddress | None = Field(
+        None, description="Address for List-Unsubscribe mailto: (default: from_address)."
+    )
+    unsubscribe_url: str | None = Field(
+        None,
+        description="List-Unsubscribe URL; {list} and {email} are filled in (URL-encoded).",
+    )
+    unsubscribe_one_click: bool = Field(
+        False,
+        description="Add List-Unsubscribe-Post (RFC 8058): the URL must accept a POST.",
+    )
+    lists: list[DigestListSettings] = Field(
+        default_factory=list, description="The [[digest.lists]]: more lists of recipients."
+    )
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="The [digest.smtp] table.")
+
+    @field_validator("send_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError("expected a 24-hour time HH:MM, e.g. '07:00'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _zone_name(value)
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _unsubscribe_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DigestSettings:
+        names = {DEFAULT_LIST} if self.to else set()
+        for i, digest_list in enumerate(self.lists):
+            if digest_list.name in names:
+                taken = "the default list digest.to makes" if digest_list.name == DEFAULT_LIST \
+                    else "another list"  # fmt: skip
+                raise SettingError(f"lists[{i}].name", f"{digest_list.name!r} is {taken}")
+            names.add(digest_list.name)
+        if self.unsubscribe_one_click and not (self.unsubscribe_url or "").startswith("https://"):
+            raise SettingError("unsubscribe_one_click", "needs an https:// unsubscribe_url")
+        return self
+
+    @property
+    def all_lists(self) -> list[DigestListSettings]:
+        """The lists in force: the default one of ``to`` (when set), then ``lists``."""
+        default = [DigestListSettings(name=DEFAULT_LIST, recipients=self.to)] if self.to else []
+        return default + list(self.lists)
+
+    def zone(self, default: str) -> ZoneInfo:
+        """The zone of ``send_at``: ``timezone``, else the top-level one (``default``)."""
+        return ZoneInfo(self.timezone or default)
+
+
+class ScheduleSettings(_Model):
+    """When sources are fetched by ``feedbot run`` and ``feedbot worker`` (see
+    :mod:`feedbot.schedule`), and how the processes sharing the work hold their sources."""
+
+    interval_minutes: float = Field(
+        60.0, gt=0, description="How often a source is fetched (a source's interval_minutes wins)."
+    )
+    min_interval_minutes: float = Field(
+        5.0, ge=0, description="The floor: no source is fetched more often than this."
+    )
+    max_interval_hours: float = Field(
+        24.0, gt=0, description="Longest wait: caps the backoff and servers' hints (ttl, max-age)."
+    )
+    jitter: float = Field(
+        0.1, ge=0, le=0.5, description="Each wait varies by up to this fraction, per source."
+    )
+    pause_after_hours: float = Field(
+        72.0, gt=0, description="A source failing for this long is paused until resumed."
+    )
+    lease_seconds: float = Field(
+        300.0, ge=1, description="How long a claimed source stays claimed by a silent process."
+    )
+    claim_batch: int = Field(100, ge=1, le=10_000, description="Sources claimed at a time.")
+    tick_seconds: float = Field(
+        30.0, gt=0, description="How often feedbot run and workers look for due sources."
+    )
+    build_debounce_seconds: float = Field(
+        60.0, ge=0, description="Wait after new items before rebuilding the site (batches them)."
+    )
 
 
 class Settings(_Model):
@@ -263,6 +500,9 @@ class Settings(_Model):
     )
     output_dir: str = Field("site", description="Folder the site and feeds are built into.")
     home_items: int = Field(50, ge=1, description="Items on the home page.")
+    page_size: int = Field(
+        50, ge=1, le=10_000, description="Items per page of the site's other pages and listings."
+    )
     feed_items: int = Field(100, ge=1, description="Items in each RSS/Atom/JSON feed.")
     templates_dir: str | None = Field(
         None, description="Folder of templates that override feedbot's own, by file name."
@@ -274,6 +514,9 @@ class Settings(_Model):
     )
     digest: DigestSettings = Field(
         default_factory=DigestSettings, description="The [digest] table."
+    )
+    schedule: ScheduleSettings = Field(
+        default_factory=ScheduleSettings, description="The [schedule] table."
     )
     topics: list[TopicSettings] = Field(
         default_factory=lambda: list(DEFAULT_TOPICS), description="The [[topics]] taxonomy."
@@ -288,11 +531,7 @@ class Settings(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {value!r}; expected e.g. 'Europe/Berlin'") from e
-        return value
+        return _zone_name(value)
 
     @field_validator("base_url")
     @classmethod
@@ -316,6 +555,13 @@ class Settings(_Model):
             if unknown:
                 raise ValueError(
                     f"sources[{i}].topics: unknown topic {unknown[0]!r}; "
+                    f"known topics are {', '.join(topic_ids) or 'none'}"
+                )
+        for i, digest_list in enumerate(self.digest.lists):
+            unknown = [t for t in digest_list.topics if t not in topic_ids]
+            if unknown:
+                raise ValueError(
+                    f"digest.lists[{i}].topics: unknown topic {unknown[0]!r}; "
                     f"known topics are {', '.join(topic_ids) or 'none'}"
                 )
         return self

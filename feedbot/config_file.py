@@ -43,6 +43,16 @@ timezone = "UTC"                     # IANA zone that decides which day an item 
 [digest]
 # from_address = "feedbot@example.org"
 # to = ["you@example.org"]
+# send_at = "07:00"        # local time a day's digest is due (digest.timezone, else timezone)
+# empty = "skip"           # or "note": send a short note when nothing is new
+# [[digest.lists]]         # more lists, each with its topics: see README, "The email digest"
+# name = "ai"
+# recipients = ["lab@example.org"]
+# topics = ["ai"]
+# [digest.smtp]
+# host = "smtp.example.org"
+# security = "starttls"    # or "tls" (implicit, port 465)
+# username = "feedbot@example.org"   # password: env FEEDBOT_SMTP_PASSWORD, never in this file
 
 # Topics: the default taxonomy is education, ai and law. Define [[topics]] to replace it:
 # [[topics]]
@@ -86,6 +96,8 @@ def add_sources(path: Path, sources: Sequence[SourceSettings]) -> list[str]:
         if source.url:
             entry["url"] = source.url
         for key, value in (source.model_extra or {}).items():
+            entry[key] = value
+        for key, value in source.general.items():
             entry[key] = value
         if source.topics:
             entry["topics"] = list(source.topics)

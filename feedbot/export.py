@@ -12,23 +12,27 @@ from feedbot.links.citation import Author
 from feedbot.records import Item
 
 FIELDS = (
-    "title", "url", "canonical_url", "reached_by", "sources", "shared_by", "mentions", "topics",
-    "date", "first_seen_at", "summary", "site_name", "author", "published_at", "language",
-    "image_url", "doi", "arxiv_id", "citation", "authors", "year", "container", "volume", "issue",
-    "pages", "publisher", "type", "versions",
+    "title", "url", "canonical_url", "id", "is_post", "reached_by", "sources", "shared_by",
+    "mentions", "topics", "date", "first_seen_at", "summary", "site_name", "author",
+    "published_at", "language", "image_url", "doi", "arxiv_id", "citation", "authors", "year",
+    "container", "volume", "issue", "pages", "publisher", "type", "versions",
 )  # fmt: skip
 
 
 def item_record(item: Item) -> dict[str, Any]:
-    """One article: its canonical URL, the URLs it was shared as, the distinct sources that
-    shared it (``shared_by`` counts them) and every post that did (``mentions``); for papers,
-    the DOI, arXiv id and citation fields, and the URLs of the work's other versions (its
-    preprint or its published form)."""
+    """One article (or a post that linked nowhere: ``is_post``, and ``url`` is None when it has
+    no web address; ``id`` is its stable identity either way): its canonical URL, the URLs it
+    was shared as, the distinct sources that shared it (``shared_by`` counts them) and every
+    post that did (``mentions``, with the post's author and who reposted it); for papers, the
+    DOI, arXiv id and citation fields, and the URLs of the work's other versions (its preprint
+    or its published form)."""
     paper = item.citation
     return {
         "title": item.title,
-        "url": item.url,
-        "canonical_url": item.url,
+        "url": item.href,
+        "canonical_url": item.href,
+        "id": item.url,
+        "is_post": item.is_post,
         "reached_by": list(item.reached_by),
         "sources": [source.name for source in item.sources],
         "shared_by": item.shared_by,
@@ -38,6 +42,8 @@ def item_record(item: Item) -> dict[str, Any]:
                 "title": mention.title,
                 "url": mention.url,
                 "shared_url": mention.shared_url,
+                "author": mention.author,
+                "reposted_by": mention.reposted_by,
                 "date": mention.date.isoformat(),
             }
             for mention in item.mentions

@@ -3,9 +3,10 @@
 Every request feedbot makes goes through :class:`HttpClient`, which owns: total and connect
 timeouts, total and per-host concurrency limits, a response-size cap (counted after
 decompression, so a gzip bomb is cut off too), retries with exponential backoff on timeouts,
-connection errors and 5xx, ``Retry-After`` on 429/503, the User-Agent, and the address guard that
-refuses loopback, private, link-local and other non-public targets on every hop of a redirect
-chain unless ``allow_private_networks`` is set.
+connection errors and 5xx, ``Retry-After`` on 429/503 (when the retries run out, a
+:class:`RetryLaterError` carries the wait asked for to the schedule), the User-Agent, and the
+address guard that refuses loopback, private, link-local and other non-public targets on every
+hop of a redirect chain unless ``allow_private_networks`` is set.
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ from feedbot.transport import CONNECT_TO, LeanTransport
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class RetryLaterError(FetchError):
+    """The server answered 429, 5xx or 503 until the retries ran out; ``retry_after`` is the
+    wait its ``Retry-After`` asked for, in seconds (None without one). The schedule honours
+    it: the source is not fetched again before (feedbot.schedule)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -169,11 +180,14 @@ class HttpClient:
             else:
                 if response.status not in RETRY_STATUSES:
                     return response
-                failure = FetchError(f"HTTP {response.status} {reason_phrase(response.status)}")
                 retry_after = parse_retry_after(response.headers.get("retry-after"), _now())
+                failure = RetryLaterError(
+                    f"HTTP {response.status} {reason_phrase(response.status)}", retry_after
+                )
                 if retry_after is not None and retry_after > self.settings.max_retry_after_seconds:
-                    raise FetchError(
-                        f"HTTP {response.status}: server asks to retry after {retry_after:.0f}s"
+                    raise RetryLaterError(
+                        f"HTTP {response.status}: server asks to retry after {retry_after:.0f}s",
+                        retry_after,
                     )
                 delay = retry_after if retry_after is not None else self._backoff(attempt)
             if attempt >= self.settings.retries:

@@ -5,7 +5,7 @@
        │          │          └──< url_resolutions >┘
        │          ├─< partial_links
        │          └─< paper_references
-       └─< fetch_log                digests
+       └─< fetch_log                digests, digest_editions, digest_deliveries
 
 * ``entries``  — one row per post/entry of a source, keyed by (source, guid).
 * ``links``    — one row per canonical article URL; what the site, feeds and digest show.
@@ -15,6 +15,8 @@
 * ``partial_links`` — display URLs cut short with "…", kept until a known link completes them.
 * ``paper_references`` — citation texts in posts ("Shintani, N. (2012). …"), and whether their
   DOI was recovered (then ``link_id`` is the paper) or why not.
+* ``digest_editions`` / ``digest_deliveries`` — each sent digest date's window, and each
+  message per list and recipient with its state, so a digest is sent exactly once.
 """
 
 from __future__ import annotations
@@ -70,6 +72,16 @@ class Source(SQLModel, table=True):
     last_error_at: datetime | None = _utc()
     last_warning: str | None = Field(default=None, sa_type=Text)
     consecutive_failures: int = 0
+    # The schedule (feedbot.schedule): when it is due, its own interval (None: the default),
+    # the feed's ttl and skip hours/days, a run of failures and the pause that may end it.
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    interval_seconds: float | None = None
+    schedule_hints: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    failing_since: datetime | None = _utc()
+    paused_at: datetime | None = _utc()
+    # Which process holds it while fetching (feedbot run / worker), until when.
+    lease_owner: str | None = Field(default=None, sa_type=Text)
+    lease_expires_at: datetime | None = _utc()
 
 
 class Entry(SQLModel, table=True):
@@ -235,6 +247,47 @@ class Digest(SQLModel, table=True):
     message_id: str = Field(default="", sa_type=Text)
 
 
+class DigestEdition(SQLModel, table=True):
+    """One digest date's window: the items first seen after ``window_start``, up to and
+    including ``window_end``. Fixed when the day is first sent, so a re-run selects the same
+    items and the next day's digest starts exactly where this one ended."""
+
+    __tablename__ = "digest_editions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(sa_column_kwargs={"unique": True})
+    window_start: datetime = Field(sa_type=UTCDateTime)
+    window_end: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime | None = _utc()
+
+
+class DigestDelivery(SQLModel, table=True):
+    """One digest message for one recipient of one list on one date: exactly once. ``state``:
+    ``pending`` (rendered, not tried), ``sending`` (handed to the SMTP server; a crash leaves
+    it so), ``sent``, ``failed`` (``error`` says why; tried again by the next run) or
+    ``skipped`` (nothing new and the list skips empty days). ``message`` is the message as
+    rendered the first time, so every attempt sends the same bytes and Message-ID."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (
+        UniqueConstraint("day", "list_name", "recipient", name="uq_digest_deliveries_recipient"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    list_name: str
+    recipient: str  # the address, lowercased
+    message_id: str = Field(default="", sa_type=Text)
+    message: str = Field(default="", sa_type=Text)
+    item_count: int = 0
+    state: str = "pending"
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime | None = _utc()
+    updated_at: datetime | None = _utc()
+    sent_at: datetime | None = _utc()
+
+
 class FetchLog(SQLModel, table=True):
     __tablename__ = "fetch_log"
     __table_args__ = (Index("ix_fetch_log_source_started", "source_id", "started_at"),)
@@ -250,10 +303,27 @@ class FetchLog(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
 
 
+class InstanceLock(SQLModel, table=True):
+    """A lock held through the database, so it spans machines: ``feedbot run`` holds ``run``
+    (one per database). The holder renews ``expires_at`` while it lives; an expired lock, or
+    one whose holder is a dead process on this machine, may be taken over."""
+
+    __tablename__ = "instance_locks"
+
+    name: str = Field(primary_key=True)
+    owner: str = Field(sa_type=Text)  # "host:pid:nonce"
+    acquired_at: datetime | None = _utc()
+    heartbeat_at: datetime | None = _utc()
+    expires_at: datetime | None = _utc()
+
+
 __all__ = [
     "Digest",
+    "DigestDelivery",
+    "DigestEdition",
     "Entry",
     "FetchLog",
+    "InstanceLock",
     "Link",
     "LinkTopic",
     "Mention",

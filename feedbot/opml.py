@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from feedbot.config import SourceSettings, TopicSettings
+from feedbot.config import GENERAL_SOURCE_KEYS, SourceSettings, TopicSettings
 from feedbot.errors import ConfigError
 from feedbot.sanitize import is_web_url
 
@@ -90,7 +90,8 @@ def parse_opml(
             elif url and is_web_url(url) and url not in seen:
                 seen.add(url)
                 name = unique(title or url, url)
-                found.append(SourceSettings(name=name, url=url, topics=topic_ids(categories)))
+                data = {"name": name, "url": url, "topics": topic_ids(categories)}
+                found.append(_validated(data | _general_settings(outline), title, label))
             walk(outline, [*folders, title] if not url and not kind else folders)
 
     walk(body, [])
@@ -116,6 +117,20 @@ def _feedbot_source(
         data[name] = value if name == "url" or _takes_text(annotation) else _json(value)
     if "url" not in data and outline.get("feedbotKind") and outline.get("xmlUrl"):
         data["url"] = outline.get("xmlUrl")  # exported by an earlier feedbot
+    return _validated(data | _general_settings(outline), title, label)
+
+
+def _general_settings(outline: ET.Element) -> dict[str, Any]:
+    """The settings every kind has beyond name, URL and topics (``weight``, ``interval_minutes``…)
+    from a feed outline's ``feedbot:`` attributes."""
+    return {
+        key[len(_NS) :]: _json(value)
+        for key, value in outline.attrib.items()
+        if key.startswith(_NS) and key[len(_NS) :] in GENERAL_SOURCE_KEYS
+    }
+
+
+def _validated(data: dict[str, Any], title: str, label: str) -> SourceSettings:
     try:
         return SourceSettings.model_validate(data)
     except ValidationError as e:
@@ -174,6 +189,8 @@ def render_opml(
                 attributes[_NS + "url"] = source.url
             for key, value in (source.model_extra or {}).items():
                 attributes[_NS + key] = value if isinstance(value, str) else json.dumps(value)
+        for key, value in source.general.items():
+            attributes[_NS + key] = json.dumps(value)
         if source.topics:
             attributes["category"] = ",".join(source.topics)
         ET.SubElement(parent, "outline", attributes)

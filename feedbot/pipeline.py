@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from feedbot.config import LinkSettings, ResearchSettings
 from feedbot.errors import FeedbotError
-from feedbot.http import HttpClient
+from feedbot.http import HttpClient, RetryLaterError
 from feedbot.links.canonical import UrlRules
 from feedbot.links.citation import Citation
 from feedbot.links.expand import Expander, Resolution
-from feedbot.records import FetchReport, LinkFacts, TagInput
+from feedbot.records import FetchReport, LinkFacts, SaveResult, TagInput
 from feedbot.sources import Fetcher, SourceState
 from feedbot.store import Store
 from feedbot.tagging import ItemText, Tagger
@@ -60,10 +60,13 @@ async def ingest(
     fetchers: Mapping[str, Fetcher],
     clock: Clock,
     progress: Callable[[SourceResult], None] = lambda result: None,
+    save: Callable[[list[FetchReport]], list[SaveResult]] | None = None,
 ) -> list[SourceResult]:
     """Fetch every source concurrently with the fetcher of its kind and store each result as
-    it arrives."""
+    it arrives (with ``save``, when given: a worker also sets each source's next due time and
+    releases its lease in the same transaction)."""
     arrivals: asyncio.Queue[FetchReport] = asyncio.Queue()
+    save = save or store.save_fetches
 
     async def fetch(source: SourceState) -> None:
         started = clock()
@@ -72,6 +75,10 @@ async def ingest(
             if fetcher is None:
                 raise FeedbotError(f"unknown source kind {source.kind!r}")
             outcome = await fetcher.fetch(source, http)
+        except RetryLaterError as e:
+            report = FetchReport(source.id, started, clock(), error=str(e),
+                                 retry_after=e.retry_after)  # fmt: skip
+            await arrivals.put(report)
         except FeedbotError as e:
             await arrivals.put(FetchReport(source.id, started, clock(), error=str(e)))
         except Exception as e:  # a bug or a library surprise: recorded, never fatal to the run
@@ -89,7 +96,7 @@ async def ingest(
             # Everything that has arrived is written in one transaction: cheap when hundreds of
             # feeds answer 304 at once, and a crash loses at most the batch being written.
             batch = await _next_batch(arrivals, len(tasks) - len(results))
-            saved = store.save_fetches(batch)
+            saved = save(batch)
             for report, result in zip(batch, saved, strict=True):
                 source = by_id[report.source_id]
                 if report.outcome is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from feedbot.links.citation import Citation, format_citation
 from feedbot.links.shares import is_post_identity
@@ -161,6 +161,15 @@ class SourceStatus:
     last_warning: str | None
     consecutive_failures: int
     entries: int
+    # The schedule (feedbot.schedule): next due (None: due now), paused since, failing since,
+    # the source's own interval, who holds it now, and entries added in the last 24 hours.
+    next_due_at: datetime | None = None
+    paused_at: datetime | None = None
+    failing_since: datetime | None = None
+    interval_seconds: float | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    entries_added_24h: int | None = None
 
 
 @dataclass(frozen=True)
@@ -172,9 +181,28 @@ class FetchReport:
     finished_at: datetime
     outcome: FetchOutcome | None = None
     error: str | None = None
+    retry_after: float | None = None  # seconds a 429/503 asked to wait (for the schedule)
 
 
 @dataclass(frozen=True)
 class SaveResult:
     new: int
     updated: int
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One digest message for one recipient, as recorded (see ``models.DigestDelivery``)."""
+
+    id: int
+    day: date
+    list_name: str
+    recipient: str
+    message_id: str
+    message: str  # the whole message, as first rendered
+    item_count: int
+    state: str  # pending, sending, sent, failed, skipped
+    attempts: int
+    error: str | None
+    updated_at: datetime | None
+    sent_at: datetime | None

@@ -37,8 +37,11 @@ from feedbot.errors import StoreError
 from feedbot.links.canonical import DEFAULT_RULES, UrlRules, canonical_url
 from feedbot.links.citation import Citation, citation_from_json, citation_to_json, version_urls
 from feedbot.links.expand import SUCCESS, Resolution
+from feedbot.links.shares import POST_IDENTITY, is_post_identity
 from feedbot.models import (
     Digest,
+    DigestDelivery,
+    DigestEdition,
     Entry,
     FetchLog,
     Label,
@@ -53,6 +56,7 @@ from feedbot.models import (
 )
 from feedbot.records import (
     CachedResolution,
+    DeliveryRecord,
     FetchReport,
     Item,
     LabelRecord,
@@ -65,6 +69,7 @@ from feedbot.records import (
     TopicRef,
 )
 from feedbot.sanitize import excerpt, html_to_text
+from feedbot.schedule import ScheduleUpdate, SourceSchedule, hints_from_json
 from feedbot.sources import FetchedEntry, FetchOutcome, SourceState
 
 _tables = SQLModel.metadata.tables
@@ -75,13 +80,20 @@ mentions_t = _tables[Mention.__tablename__]
 topics_t = _tables[Topic.__tablename__]
 link_topics_t = _tables[LinkTopic.__tablename__]
 digests_t = _tables[Digest.__tablename__]
+editions_t = _tables[DigestEdition.__tablename__]
+deliveries_t = _tables[DigestDelivery.__tablename__]
 fetch_log_t = _tables[FetchLog.__tablename__]
 resolutions_t = _tables[UrlResolution.__tablename__]
 partial_links_t = _tables[PartialLink.__tablename__]
 references_t = _tables[PaperReference.__tablename__]
 labels_t = _tables[Label.__tablename__]
+locks_t = _tables["instance_locks"]
 
 _CHUNK = 500
+# A source whose URL, settings or interval changed, or that is resumed: due now, with a fresh
+# start (no pause, no backoff; its last error stays on record).
+_RESCHEDULE = {"next_due_at": None, "paused_at": None, "failing_since": None,
+               "consecutive_failures": 0}  # fmt: skip
 
 
 def slugify(text: str) -> str:
@@ -151,6 +163,9 @@ class Store:
                     "options": source.options,
                     "default_topics": list(source.topics),
                     "active": True,
+                    "interval_seconds": source.interval_minutes * 60
+                    if source.interval_minutes
+                    else None,
                 }
                 row = rows.get(source.name)
                 if row is None:
@@ -168,6 +183,10 @@ class Store:
                     if (row.url, row.options or {}) != (source.location, source.options):
                         # validators and cursors belong to what was fetched before
                         values |= {"etag": None, "last_modified": None, "cursor": None}
+                    if (row.url, row.options or {}, row.interval_seconds) != (
+                        source.location, source.options, values["interval_seconds"]
+                    ):  # fmt: skip
+                        values |= _RESCHEDULE  # a changed source is due now, and resumed
                     conn.execute(update(sources_t).where(sources_t.c.id == row.id).values(**values))
             stale = [row.id for name, row in rows.items() if name not in wanted and row.active]
             if stale:
@@ -180,19 +199,7 @@ class Store:
             rows = conn.execute(
                 select(sources_t).where(sources_t.c.active.is_(True)).order_by(sources_t.c.id)
             )
-            return [
-                SourceState(
-                    id=row.id,
-                    name=row.name,
-                    kind=row.kind,
-                    url=row.url,
-                    etag=row.etag,
-                    last_modified=row.last_modified,
-                    options=row.options or {},
-                    cursor=row.cursor,
-                )
-                for row in rows
-            ]
+            return [_source_state(row) for row in rows]
 
     def source_defaults(self) -> dict[int, list[str]]:
         """Source id → its default topic ids."""
@@ -216,9 +223,12 @@ class Store:
         """Record a failed fetch; the source's earlier data is untouched."""
         self.save_fetches([FetchReport(source_id, started_at, now, error=error)])
 
-    def save_fetches(self, reports: Sequence[FetchReport]) -> list[SaveResult]:
+    def save_fetches(
+        self, reports: Sequence[FetchReport], schedule: Sequence[ScheduleUpdate] = ()
+    ) -> list[SaveResult]:
         """Store a batch of fetch results (entries, validators, failures, the fetch log) in one
-        transaction: all of the batch or none of it."""
+        transaction: all of the batch or none of it. ``schedule``: the sources' next due times,
+        set and their leases released in the same transaction (see ``release_claims``)."""
         results: list[SaveResult] = []
         unchanged: list[dict[str, Any]] = []
         log: list[dict[str, Any]] = []
@@ -263,6 +273,8 @@ class Store:
             if log:
                 defaults = {"error": None, "entries_new": 0, "entries_updated": 0}
                 conn.execute(insert(fetch_log_t), [defaults | row for row in log])
+            if schedule:
+                self._release_claims(conn, schedule)
         return results
 
     def _record_success(
@@ -489,10 +501,12 @@ class Store:
                 }
             )
         missing = [
-            {"url": url, "first_seen_at": now, "needs_tagging": True}
+            # A post's own identity has nothing to fetch: it counts as read at once.
+            {"url": url, "first_seen_at": now, "needs_tagging": True,
+             "read_at": now if is_post_identity(url) else None}
             for url in urls
             if url not in ids
-        ]
+        ]  # fmt: skip
         if missing:
             conn.execute(_insert_ignore(conn, links_t, ["url"]), missing)
             for chunk in _chunks([row["url"] for row in missing]):
@@ -884,13 +898,14 @@ class Store:
                 )
 
     def _drop_self_share(self, conn: Connection, entry_id: int) -> None:
-        """A post that seemed to link nowhere shared its own permalink; once it is known to
-        share something (a completed link, a recovered paper), it is a mention of that only."""
+        """A post that seemed to link nowhere shared its own permalink (or its identity, when it
+        has no web address); once it is known to share something (a completed link, a recovered
+        paper), it is a mention of that only."""
         own = select(entries_t.c.url).where(entries_t.c.id == entry_id).scalar_subquery()
         conn.execute(
             delete(mentions_t).where(
                 mentions_t.c.entry_id == entry_id,
-                mentions_t.c.url == own,
+                or_(mentions_t.c.url == own, mentions_t.c.url.startswith(POST_IDENTITY)),
                 mentions_t.c.link_id.not_in(select(links_t.c.id).where(links_t.c.doi.is_not(None))),
             )
         )
@@ -1140,6 +1155,288 @@ class Store:
                 for row in conn.execute(select(labels_t).order_by(labels_t.c.id))
             ]
 
+    # -- digest deliveries -------------------------------------------------------------------
+
+    def digest_windows(
+        self, day: date
+    ) -> tuple[tuple[datetime, datetime] | None, datetime | None, datetime | None]:
+        """What bounds the window of ``day``'s digest: its own recorded window (None before
+        its first send), the end of the latest window before it and the start of the
+        earliest one after it (None when there is none)."""
+        with self.engine.connect() as conn:
+            own = conn.execute(
+                select(editions_t.c.window_start, editions_t.c.window_end).where(
+                    editions_t.c.day == day
+                )
+            ).first()
+            before = conn.execute(
+                select(func.max(editions_t.c.window_end)).where(editions_t.c.day < day)
+            ).scalar()
+            after = conn.execute(
+                select(func.min(editions_t.c.window_start)).where(editions_t.c.day > day)
+            ).scalar()
+        window = (own.window_start, own.window_end) if own else None
+        return window, before, after  # max/min keep the column's type: aware UTC
+
+    def open_digest_edition(
+        self, day: date, start: datetime, end: datetime, now: datetime
+    ) -> tuple[datetime, datetime]:
+        """Record ``day``'s window unless one is recorded already (by an earlier or a
+        concurrent run); returns the window in force."""
+        with self._begin() as conn:
+            conn.execute(
+                _insert_ignore(conn, editions_t, ["day"]).values(
+                    day=day, window_start=start, window_end=end, created_at=now
+                )
+            )
+            row = conn.execute(
+                select(editions_t.c.window_start, editions_t.c.window_end).where(
+                    editions_t.c.day == day
+                )
+            ).one()
+        return row.window_start, row.window_end
+
+    def digest_deliveries(self, day: date | None = None) -> list[DeliveryRecord]:
+        """The recorded deliveries of ``day`` (every day: newest first), by list and
+        recipient."""
+        query = select(deliveries_t).order_by(
+            deliveries_t.c.day.desc(), deliveries_t.c.list_name, deliveries_t.c.recipient
+        )
+        if day is not None:
+            query = query.where(deliveries_t.c.day == day)
+        with self.engine.connect() as conn:
+            return [
+                DeliveryRecord(
+                    id=row.id,
+                    day=row.day,
+                    list_name=row.list_name,
+                    recipient=row.recipient,
+                    message_id=row.message_id,
+                    message=row.message,
+                    item_count=row.item_count,
+                    state=row.state,
+                    attempts=row.attempts,
+                    error=row.error,
+                    updated_at=row.updated_at,
+                    sent_at=row.sent_at,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def add_digest_deliveries(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Record new deliveries (``day``, ``list_name``, ``recipient``, ``message_id``,
+        ``message``, ``item_count``, ``state``, ``created_at``); one already recorded for the
+        same day, list and recipient is kept as it is, message and all."""
+        if not rows:
+            return
+        keys = ["day", "list_name", "recipient"]
+        with self._begin() as conn:
+            for chunk in _chunks(rows):
+                conn.execute(
+                    _insert_ignore(conn, deliveries_t, keys),
+                    [dict(row, updated_at=row["created_at"]) for row in chunk],
+                )
+
+    def claim_digest_delivery(
+        self, delivery_id: int, now: datetime, stale_before: datetime
+    ) -> bool:
+        """Mark a delivery ``sending`` before it is handed to the server. Only one run wins:
+        a delivery that is pending or failed, or left ``sending`` before ``stale_before`` by
+        a run that died. False when it is sent, skipped, or being sent by another run."""
+        claimable = or_(
+            deliveries_t.c.state.in_(("pending", "failed")),
+            (deliveries_t.c.state == "sending") & (deliveries_t.c.updated_at < stale_before),
+        )
+        with self._begin() as conn:
+            result = conn.execute(
+                update(deliveries_t)
+                .where((deliveries_t.c.id == delivery_id) & claimable)
+                .values(state="sending", attempts=deliveries_t.c.attempts + 1, updated_at=now)
+            )
+        return bool(result.rowcount)
+
+    def finish_digest_delivery(
+        self, delivery_id: int, state: str, now: datetime, error: str | None = None
+    ) -> None:
+        """Record how a delivery ended: ``sent`` or ``failed`` (with the error). A delivery
+        already sent stays sent."""
+        values: dict[str, Any] = {"state": state, "error": error, "updated_at": now}
+        if state == "sent":
+            values["sent_at"] = now
+        with self._begin() as conn:
+            conn.execute(
+                update(deliveries_t)
+                .where((deliveries_t.c.id == delivery_id) & (deliveries_t.c.state != "sent"))
+                .values(**values)
+            )
+
+    # -- schedule and leases ------------------------------------------------------------------
+
+    def claim_due(
+        self, owner: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[tuple[SourceState, SourceSchedule]]:
+        """Claim up to ``limit`` due sources for ``owner`` until ``now + lease``, oldest due
+        first: active, not paused, due, and not leased by anyone (or their lease expired). One
+        statement: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` makes processes claiming at once
+        take different rows; SQLite runs one writer at a time anyway."""
+        s = sources_t.c
+        due = (
+            select(s.id)
+            .where(
+                s.active.is_(True),
+                s.paused_at.is_(None),
+                or_(s.next_due_at.is_(None), s.next_due_at <= now),
+                or_(s.lease_expires_at.is_(None), s.lease_expires_at <= now),
+            )
+            .order_by(s.next_due_at.asc().nulls_first(), s.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        columns = ("id", "name", "kind", "url", "etag", "last_modified", "options", "cursor",
+                   "next_due_at", "interval_seconds", "consecutive_failures", "failing_since",
+                   "schedule_hints")  # fmt: skip
+        claim = (
+            update(sources_t)
+            .where(s.id.in_(due.scalar_subquery()))
+            .values(lease_owner=owner, lease_expires_at=now + lease)
+            .returning(*(sources_t.c[name] for name in columns))
+        )
+        with self._begin() as conn:
+            rows = list(conn.execute(claim))
+        epoch = datetime.min.replace(tzinfo=now.tzinfo)
+        rows.sort(key=lambda row: (row.next_due_at or epoch, row.id))
+        return [(_source_state(row), _source_schedule(row)) for row in rows]
+
+    def _release_claims(self, conn: Connection, updates: Sequence[ScheduleUpdate]) -> None:
+        """Set each source's schedule and release its lease, if its owner still holds it (a
+        lease that expired and went to another process is theirs now)."""
+        s = sources_t.c
+        conn.execute(
+            update(sources_t)
+            .where(s.id == bindparam("b_id"), s.lease_owner == bindparam("b_owner"))
+            .values(
+                next_due_at=bindparam("b_due"),
+                failing_since=bindparam("b_since"),
+                paused_at=bindparam("b_paused"),
+                schedule_hints=bindparam("b_hints", type_=s.schedule_hints.type),
+                lease_owner=None,
+                lease_expires_at=None,
+            ),
+            [
+                {"b_id": u.source_id, "b_owner": u.owner, "b_due": u.next_due_at,
+                 "b_since": u.failing_since, "b_paused": u.paused_at, "b_hints": u.hints}
+                for u in updates
+            ],
+        )  # fmt: skip
+
+    def renew_leases(self, owner: str, source_ids: Iterable[int], until: datetime) -> int:
+        """Extend ``owner``'s leases on these sources (a long fetch keeps its sources)."""
+        ids = list(source_ids)
+        renewed = 0
+        with self._begin() as conn:
+            for chunk in _chunks(ids):
+                renewed += conn.execute(
+                    update(sources_t)
+                    .where(sources_t.c.lease_owner == owner, sources_t.c.id.in_(chunk))
+                    .values(lease_expires_at=until)
+                ).rowcount
+        return renewed
+
+    def release_leases(self, owner: str) -> int:
+        """Release every lease ``owner`` holds, leaving the sources due as they were: work that
+        was stopped (or whose process died) is done again by whoever claims it next."""
+        with self._begin() as conn:
+            return conn.execute(
+                update(sources_t)
+                .where(sources_t.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            ).rowcount
+
+    def lease_owners(self) -> set[str]:
+        """The processes holding leases now (expired or not)."""
+        with self.engine.connect() as conn:
+            query = select(sources_t.c.lease_owner).distinct()
+            return {owner for (owner,) in conn.execute(query) if owner}
+
+    def first_due_at(self, now: datetime) -> datetime | None:
+        """The first moment a source can be claimed: ``now`` when one is due and free, else
+        the earliest next due time or lease expiry. None when there is no active source."""
+        s = sources_t.c
+        eligible = (s.active.is_(True), s.paused_at.is_(None))
+        free = or_(s.lease_expires_at.is_(None), s.lease_expires_at <= now)
+        with self.engine.connect() as conn:
+            unscheduled = conn.execute(
+                select(s.id).where(*eligible, free, s.next_due_at.is_(None)).limit(1)
+            ).first()
+            if unscheduled is not None:
+                return now
+            due = conn.execute(select(func.min(s.next_due_at)).where(*eligible, free))
+            held = conn.execute(select(func.min(s.lease_expires_at)).where(*eligible, ~free))
+            times = [t for t in (due.scalar_one(), held.scalar_one()) if t is not None]
+        return max(now, min(times)) if times else None
+
+    def resume_source(self, name: str) -> bool:
+        """Resume a paused (or failing) source: due now, its run of failures forgotten for the
+        purpose of pausing. False when there is no source of that name."""
+        with self._begin() as conn:
+            return bool(
+                conn.execute(
+                    update(sources_t).where(sources_t.c.name == name).values(**_RESCHEDULE)
+                ).rowcount
+            )
+
+    def acquire_lock(
+        self, name: str, owner: str, now: datetime, ttl: timedelta, take_over: str | None = None
+    ) -> str | None:
+        """Take the lock ``name`` for ``owner`` until ``now + ttl``: when it is free, expired,
+        already ``owner``'s, or held by ``take_over`` (a holder known to be dead). Returns None
+        on success, else the current holder."""
+        c = locks_t.c
+        with self._begin() as conn:
+            conn.execute(
+                _insert_ignore(conn, locks_t, ["name"]),
+                {"name": name, "owner": owner, "acquired_at": now, "heartbeat_at": now,
+                 "expires_at": now + ttl},
+            )  # fmt: skip
+            free = [c.owner == owner, c.expires_at <= now]
+            if take_over:
+                free.append(c.owner == take_over)
+            taken = conn.execute(
+                update(locks_t)
+                .where(c.name == name, or_(*free))
+                .values(owner=owner, acquired_at=now, heartbeat_at=now, expires_at=now + ttl)
+            ).rowcount
+            if taken:
+                return None
+            holder: str = conn.execute(select(c.owner).where(c.name == name)).scalar_one()
+            return holder
+
+    def renew_lock(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Extend ``owner``'s hold on the lock; False when it is not ``owner``'s any more."""
+        c = locks_t.c
+        with self._begin() as conn:
+            return bool(
+                conn.execute(
+                    update(locks_t)
+                    .where(c.name == name, c.owner == owner)
+                    .values(heartbeat_at=now, expires_at=now + ttl)
+                ).rowcount
+            )
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self._begin() as conn:
+            conn.execute(delete(locks_t).where(locks_t.c.name == name, locks_t.c.owner == owner))
+
+    def _entries_added(self, conn: Connection, since: datetime) -> dict[int, int]:
+        """Source id → entries its fetches added since ``since`` (from the fetch log)."""
+        log = fetch_log_t.c
+        query = (
+            select(log.source_id, func.sum(log.entries_new))
+            .where(log.finished_at >= since)
+            .group_by(log.source_id)
+        )
+        return {source_id: int(n or 0) for source_id, n in conn.execute(query)}
+
     # -- publishing ------------------------------------------------------------------------
 
     def items(self) -> list[Item]:
@@ -1163,6 +1460,8 @@ class Store:
                 entries_t.c.title.label("entry_title"),
                 entries_t.c.url.label("entry_url"),
                 entries_t.c.summary_html,
+                entries_t.c.author.label("entry_author"),
+                entries_t.c.reposted_by,
                 entries_t.c.published_at,
                 entries_t.c.first_seen_at.label("entry_seen"),
                 sources_t.c.name,
@@ -1198,7 +1497,9 @@ class Store:
             if not updated.rowcount:
                 conn.execute(insert(digests_t).values(day=day, **values))
 
-    def status(self) -> list[SourceStatus]:
+    def status(self, now: datetime | None = None) -> list[SourceStatus]:
+        """Every source's state; with ``now``, also the entries each added in the 24 hours
+        before it."""
         counts = (
             select(entries_t.c.source_id, func.count().label("n"))
             .group_by(entries_t.c.source_id)
@@ -1210,6 +1511,7 @@ class Store:
             .order_by(sources_t.c.name)
         )
         with self.engine.connect() as conn:
+            added = self._entries_added(conn, now - timedelta(hours=24)) if now else {}
             return [
                 SourceStatus(
                     name=row.name,
@@ -1225,6 +1527,13 @@ class Store:
                     last_warning=row.last_warning,
                     consecutive_failures=row.consecutive_failures,
                     entries=row.entries,
+                    next_due_at=row.next_due_at,
+                    paused_at=row.paused_at,
+                    failing_since=row.failing_since,
+                    interval_seconds=row.interval_seconds,
+                    lease_owner=row.lease_owner,
+                    lease_expires_at=row.lease_expires_at,
+                    entries_added_24h=added.get(row.id, 0) if now else None,
                 )
                 for row in conn.execute(query)
             ]
@@ -1282,10 +1591,27 @@ def _item(rows: Sequence[Any], topics: tuple[TopicRef, ...]) -> Item:
     mentions = []
     for row, when in zip(rows, dates, strict=True):
         source = sources.setdefault(row.name, SourceRef(row.name, row.slug))
-        mentions.append(MentionRef(source, row.entry_title, row.entry_url, row.mention_url, when))
-    summary_html = next((row.summary_html for row in rows if row.summary_html), "")
+        mentions.append(
+            MentionRef(
+                source,
+                row.entry_title,
+                row.entry_url,
+                row.mention_url,
+                when,
+                author=row.entry_author,
+                reposted_by=row.reposted_by,
+            )
+        )
+    # The article's own entry describes it best, then its page; a post that shared it only says
+    # what the poster thought of it, so its text is the summary only when nothing else is known.
+    own = (
+        row.summary_html for row in rows if row.summary_html and row.mention_url == row.entry_url
+    )
+    summary_html = next(own, "")
     if not summary_html and first.description:
         summary_html = f"<p>{html.escape(first.description)}</p>"
+    if not summary_html:
+        summary_html = next((row.summary_html for row in rows if row.summary_html), "")
     # The article's own title once the links stage has read it; until then the earliest post's.
     title = first.title or next((row.entry_title for row in rows if row.entry_title), "")
     return Item(
@@ -1345,6 +1671,7 @@ def _entry_values(entry: FetchedEntry, digest: str) -> dict[str, Any]:
         "summary_html": entry.summary_html,
         "content_html": entry.content_html,
         "author": entry.author,
+        "reposted_by": entry.reposted_by,
         "published_at": entry.published_at,
         "updated_at": entry.updated_at,
         "content_hash": digest,
@@ -1384,3 +1711,27 @@ def _chunks(values: Sequence[Any] | Iterable[Any], size: int = _CHUNK) -> Iterab
     values = list(values)
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _source_state(row: Any) -> SourceState:
+    return SourceState(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        url=row.url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        options=row.options or {},
+        cursor=row.cursor,
+    )
+
+
+def _source_schedule(row: Any) -> SourceSchedule:
+    interval = row.interval_seconds
+    return SourceSchedule(
+        key=row.name,
+        interval=timedelta(seconds=interval) if interval else None,
+        consecutive_failures=row.consecutive_failures,
+        failing_since=row.failing_since,
+        hints=hints_from_json(row.schedule_hints),
+    )

@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: PostgreSQL's server binaries (a throwaway cluster for the store
-# tests) and openssl (a throwaway certificate for the HTTPS test).
+# tests), openssl (a throwaway certificate for the HTTPS test) and chromium (the browser tests
+# drive Debian's own build through Playwright; Playwright never downloads a browser here).
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
 command -v openssl >/dev/null || missing+=(openssl)
+[ -x "${FEEDBOT_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 if ((${#missing[@]})); then
   echo "Installing ${missing[*]}…"
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -19,7 +21,7 @@ fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
 .venv/bin/ruff check .
 .venv/bin/mypy

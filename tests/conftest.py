@@ -4,10 +4,6 @@ a fixed clock, and a throwaway PostgreSQL cluster for the store tests."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -19,6 +15,7 @@ import pytest
 from feedbot.app import App, open_app
 from feedbot.config import Settings, settings_from_dict
 from feedbot.fixture_server import FixtureServer
+from feedbot.pgcluster import PostgresCluster, PostgresMissing, throwaway_cluster
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -129,72 +126,17 @@ def database_url(tmp_path: Path) -> str:
 # -- PostgreSQL ----------------------------------------------------------------------------
 
 
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
-        return str(candidate)
-    pytest.fail(f"PostgreSQL's {name} is not installed; the Postgres tests need it")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class PostgresCluster:
-    """A throwaway cluster made with initdb, on 127.0.0.1, trust auth, fsync off."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "data"
-        self.port = _free_port()
-        self._as_user: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses to run as root
-            self._as_user = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(root, "postgres")
-        self._counter = 0
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "feedbot", "--auth=trust",
-                  "-E", "UTF8", "--locale=C")  # fmt: skip
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off " \
-                  "-c synchronous_commit=off -c full_page_writes=off"  # fmt: skip
-        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-                  str(self.root / "log"), "-w", "start")  # fmt: skip
-
-    def stop(self) -> None:
-        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-
-    def new_database(self) -> str:
-        import psycopg
-
-        self._counter += 1
-        name = f"feedbot_test_{self._counter}"
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=feedbot dbname=postgres",
-                             autocommit=True) as conn:  # fmt: skip
-            conn.execute(f"CREATE DATABASE {name}")
-        return f"postgresql+psycopg://feedbot@127.0.0.1:{self.port}/{name}"
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster]:
-    # Not under pytest's tmp folder: that one is private to root, and the server runs as postgres.
-    root = Path(tempfile.mkdtemp(prefix="feedbot-pg-"))
-    cluster = PostgresCluster(root)
+    """A throwaway cluster for the session (initdb; see feedbot.pgcluster, which the
+    benchmarks use too)."""
     started = time.monotonic()
-    cluster.start()
-    print(f"postgres cluster started in {time.monotonic() - started:.1f}s")
     try:
-        yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_cluster() as cluster:
+            print(f"postgres cluster started in {time.monotonic() - started:.1f}s")
+            yield cluster
+    except PostgresMissing as e:
+        pytest.fail(f"{e}; the Postgres tests need it")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

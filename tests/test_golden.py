@@ -23,16 +23,28 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 REGENERATE = os.environ.get("FEEDBOT_REGEN_GOLDEN") == "1"
 
 SITE_FILES = [
-    "index.html",
+    "index.html",  # the home page's front
+    "page/1.html",  # its oldest numbered page
     "days/index.html",
     "days/2026-11-22.html",
+    "days/2026-11-23.1.html",
     "topics/law.html",
+    "topics/law.1.html",
     "sources/index.html",
     "sources/curator-s-picks.html",
+    "papers.html",
+    "papers/item-6fad78bdf9cd.html",  # a paper's own page
+    "404.html",
     "feed.xml",
     "atom.xml",
     "feed.json",
     "topics/ai.xml",
+    "topics/law.atom",
+    "topics/education.json",
+    "search/index.js",
+    "search/2026-11.js",
+    "sitemap.xml",
+    "robots.txt",
 ]
 
 
@@ -73,6 +85,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Fixture
                 "title": "Golden digest",
                 "base_url": "https://digest.example.org/",
                 "timezone": "America/New_York",
+                "home_items": 6,
+                "page_size": 4,  # so that listings have numbered pages
                 "http": {
                     "allow_private_networks": True,
                     "min_host_interval_seconds": 0,

@@ -483,9 +483,11 @@ DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "livescript:", "data:")
 # (its ATTR_WHITESPACE), plus C1 controls and the BOM.
 _INVISIBLE = re.compile("[\x00-\x20\x7f-\x9f\u00a0\u1680\u180e\u2000-\u2029\u205f\u3000\ufeff]+")
 OUR_HEAD_LINK = re.compile(
-    r"^(\.\./)*(static/style\.css|feed\.xml|atom\.xml|feed\.json|"
-    r"[a-z0-9_-]+\.(xml|atom|json))$"
+    r"^(/|(\.\./)*)(static/style\.css|feed\.xml|atom\.xml|feed\.json|"
+    r"(topics/)?[a-z0-9_-]+\.(xml|atom|json))$"
 )
+# The site's own scripts, by address in the head (never inline): theme and search.
+OUR_SCRIPT = re.compile(r"^(/|(\.\./)*)static/(theme|site)\.js$")
 
 
 def dangerous_url(value: str) -> bool:
@@ -515,7 +517,14 @@ class ActiveMarkupFinder(HTMLParser):
             self.in_head = True
         elif tag == "body":
             self.in_head = False
-        if tag in FORBIDDEN_ELEMENTS:
+        if (
+            tag == "script"
+            and self.page
+            and self.in_head
+            and OUR_SCRIPT.match(values.get("src", ""))
+        ):
+            pass
+        elif tag in FORBIDDEN_ELEMENTS:
             self.found.append(f"<{tag}>")
         elif tag == "link" and not (
             self.page
@@ -525,7 +534,9 @@ class ActiveMarkupFinder(HTMLParser):
         ):
             self.found.append(f"<link {values}>")
         elif tag == "meta" and (
-            "http-equiv" in values or not self.page or set(values) - {"charset", "name", "content"}
+            "http-equiv" in values
+            or not self.page
+            or set(values) - {"charset", "name", "content", "property"}
         ):
             self.found.append(f"<meta {values}>")
         for name, value in values.items():

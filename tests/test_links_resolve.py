@@ -869,7 +869,8 @@ def test_export_record(resolving_app: Callable[..., App], server: FixtureServer)
 
     record = item_record(only_item(app))
 
-    assert record["url"] == record["canonical_url"] == STORY
+    assert record["url"] == record["canonical_url"] == record["id"] == STORY
+    assert record["is_post"] is False  # an article its sources shared, not a post of theirs
     assert record["title"] == STORY_TITLE
     assert record["reached_by"] == [url for _, url in SHARED.values()]
     assert record["sources"] == ["Alpha", "Beta", "Gamma"]
@@ -880,6 +881,8 @@ def test_export_record(resolving_app: Callable[..., App], server: FixtureServer)
             "title": title,
             "url": url,  # an RSS item's own link is what it shares
             "shared_url": url,
+            "author": None,
+            "reposted_by": None,
             "date": (T0 + timedelta(hours=i)).isoformat(),
         }
         for i, (name, (title, url)) in enumerate(SHARED.items())

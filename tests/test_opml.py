@@ -16,12 +16,13 @@ from tests.conftest import DATA
 from tests.test_cli import feedbot
 
 EVERY_KIND: list[dict[str, Any]] = [
-    {"name": "Chalkbeat", "url": "https://www.chalkbeat.org/arc/outboundfeeds/rss/", "topics": ["education"]},
+    {"name": "Chalkbeat", "url": "https://www.chalkbeat.org/arc/outboundfeeds/rss/", "topics": ["education"],
+     "weight": 2.5, "interval_minutes": 15},
     {"name": "arXiv: tutoring", "kind": "arxiv", "categories": ["cs.CL", "cs.CY"],
      "query": 'tutoring OR "language learning"', "topics": ["ai", "education"]},
     {"name": "LTR", "kind": "crossref", "issn": "1362-1688", "max_results": 50},
     {"name": "Dan on Mastodon", "kind": "mastodon", "account": "@dan@mathstodon.xyz", "boosts": False,
-     "token_env": "MASTODON_TOKEN"},
+     "token_env": "MASTODON_TOKEN", "weight": 0.5},
     {"name": "#edtech", "kind": "mastodon", "hashtag": "edtech", "instance_url": "https://mastodon.social"},
     {"name": "Alice", "kind": "bluesky", "actor": "alice.bsky.social", "max_results": 20},
     {"name": "@mandercorn on X", "kind": "x-paste", "account": "@mandercorn", "path": "pastes/m.txt"},
@@ -46,11 +47,26 @@ def test_every_kind_round_trips() -> None:
     # Each source sits in its first topic's folder, all its topics in category.
     assert '<outline text="Education" title="Education">' in text
     assert 'category="education,law"' in text
+    # Settings every kind has (digest weight, fetch interval) travel when not the default.
+    assert (
+        'type="rss" xmlUrl="https://www.chalkbeat.org/arc/outboundfeeds/rss/" feedbot:weight="2.5" feedbot:interval_minutes="15.0"'
+        in text
+    )
+    assert text.count("feedbot:weight=") == 2
 
     back = sorted(parse_opml(document, settings.topics), key=lambda s: s.name)
     expected = sorted(settings.sources, key=lambda s: s.name)  # read back in folder order
     assert back == expected
     assert [s.options for s in back] == [s.options for s in expected]
+
+
+def test_general_source_keys_are_every_setting_beside_the_kinds() -> None:
+    """OPML and the config writer carry GENERAL_SOURCE_KEYS: it must name every setting of
+    SourceSettings other than its identity, or a new one would be lost on export."""
+    from feedbot.config import GENERAL_SOURCE_KEYS, SourceSettings
+
+    identity = {"name", "kind", "url", "topics"}
+    assert set(GENERAL_SOURCE_KEYS) == set(SourceSettings.model_fields) - identity
 
 
 def test_round_trip_through_the_config_file(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ from feedbot.app import App
 from feedbot.errors import PublishError
 from feedbot.fixture_server import FixtureServer, Route
 from feedbot.publish import site
+from feedbot.publish.pages import Page
+from tests.conftest import Clock
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,23 +35,30 @@ def app(server: FixtureServer, make_app: Callable[..., App]) -> App:
 
 
 def test_a_failed_build_leaves_the_previous_site_intact(
-    app: App, monkeypatch: pytest.MonkeyPatch
+    app: App, monkeypatch: pytest.MonkeyPatch, clock: Clock
 ) -> None:
     report = app.build()
-    before = {
-        p.relative_to(report.out_dir): p.read_bytes()
-        for p in report.out_dir.rglob("*")
-        if p.is_file()
-    }
-    original = site.render_pages
 
-    def template_breaks(pages: object, env: object) -> object:
-        raise PublishError("cannot render index.html")
+    def tree() -> dict[Path, bytes]:
+        return {
+            p.relative_to(report.out_dir): p.read_bytes()
+            for p in report.out_dir.rglob("*")
+            if p.is_file()
+        }
 
-    monkeypatch.setattr(site, "render_pages", template_breaks)
+    before = tree()
+    app.settings = app.settings.model_copy(update={"title": "Renamed"})  # every page changes
+    original = site.Renderer.page
+
+    def template_breaks(self: site.Renderer, page: Page, root: str | None = None) -> bytes:
+        if page.path == "sources/index.html":  # late in the build: many pages rendered already
+            raise PublishError("cannot render sources/index.html")
+        return original(self, page, root)
+
+    monkeypatch.setattr(site.Renderer, "page", template_breaks)
     with pytest.raises(PublishError):
         app.build()
-    monkeypatch.setattr(site, "render_pages", original)
+    monkeypatch.undo()
 
     write_bytes = Path.write_bytes
 
@@ -62,14 +71,12 @@ def test_a_failed_build_leaves_the_previous_site_intact(
     with pytest.raises(PublishError, match="No space left on device"):
         app.build()
     monkeypatch.undo()
-    after = {
-        p.relative_to(report.out_dir): p.read_bytes()
-        for p in report.out_dir.rglob("*")
-        if p.is_file()
-    }
-    assert after == before
+    assert tree() == before
     leftovers = [p.name for p in report.out_dir.parent.iterdir() if ".building-" in p.name]
     assert leftovers == []
+    renamed = app.build()  # and the next build goes through
+    assert renamed.written > 0
+    assert "<title>Renamed</title>" in (report.out_dir / "index.html").read_text()
 
 
 def test_user_templates_override_ours_and_can_extend_them(

@@ -355,6 +355,34 @@ def test_a_citation_text_in_a_post_recovers_its_doi(
     assert json.loads(line) == {"text": shintani, "state": "recovered", "doi": DOI, "note": note}
 
 
+def test_a_pasted_reference_stops_being_an_item_of_its_own_once_recovered(
+    server: FixtureServer,
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    clock: Clock,
+    samples: Path,
+) -> None:
+    """A pasted X post has no web address: until its reference is recovered it is an item of
+    its own text; then it is a mention of the paper, and its own item goes."""
+    from feedbot.sources import FetchOutcome
+    from feedbot.sources.xpaste import paste_entries, read_paste
+
+    server.routes[SEARCH] = crossref_search(*search_items())
+    source = {"name": "Mark on X", "kind": "x-paste", "account": "@mandercorn"}
+    app = research_app(server, make_settings, database_url, clock, [source])
+    timeline = read_paste(samples / "x-timeline-pasted.txt", clock())
+    [post] = [e for e in paste_entries(timeline, "@mandercorn") if e.title.startswith("Shintani")]
+    [state] = app.store.active_sources()
+    app.store.save_outcome(state.id, FetchOutcome(status="ok", entries=(post,)), clock(), clock())
+    [own] = app.items()
+    assert own.is_post and own.href is None and own.title.startswith("Shintani, N. (2012).")
+
+    app.research()
+    [paper] = app.items()
+    assert (paper.url, paper.doi) == (PAPER, DOI)
+    assert [(m.source.name, m.url) for m in paper.mentions] == [("Mark on X", None)]
+
+
 def test_an_edited_post_still_shares_the_paper_its_citation_text_recovered(
     server: FixtureServer,
     make_settings: Callable[..., Settings],

@@ -107,6 +107,9 @@ def test_an_account_its_boosts_cards_links_and_paging(
     essay = items[ESSAY]  # the boost: the boosted post's card, shared by the booster's source
     assert [s.name for s in essay.sources] == ["Curator"]
     assert [m.url for m in essay.mentions] == ["https://other.example/@alice/555"]
+    # The post is Alice's; the booster is kept beside it, for the site and digest to say so.
+    [(author, booster)] = [(m.author, m.reposted_by) for m in essay.mentions]
+    assert (author, booster) == ("Alice A (@alice@other.example)", "@curator@social.example")
     entries = stored(app)
     boost = entries["https://other.example/@alice/555"]
     assert boost.author == "Alice A (@alice@other.example)"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from feedbot.app import open_app
 from feedbot.config import Settings, load_settings
 from feedbot.errors import FeedbotError
+from feedbot.links.shares import post_identity
 from feedbot.sources.xarchive import archive_entries, read_archive
 from feedbot.sources.xpaste import parse_paste, paste_entries, read_paste
 from feedbot.store import partial_links_t
@@ -58,7 +59,9 @@ def test_the_pasted_sample_has_six_posts_read_right(sample: Path) -> None:
     assert paper.content_html.startswith("<p>(1/2) Just dropped a new paper")
     # The bio's link is no post's link; cut display links are partial links, never links.
     assert all(BIO_LINK not in e.content_html and BIO_LINK not in e.links for e in entries)
-    assert all(entry.links == () and entry.url is None for entry in entries)
+    # No post has a web address; a post that links nowhere is its own item, under an identity.
+    assert all(entry.url is None for entry in entries)
+    assert all(entry.links == (post_identity(entry.guid),) for entry in entries)
     assert [[p.text for p in e.partial_links] for e in entries] == [
         ["github.com/karpathy/nanoc…"], [], ["chalkbeat.org/2026/02/17/tea…"],
         ["cambridge.org/core/journals/…"], [], ["doi.org/10.1177/136216…"],
@@ -109,9 +112,14 @@ def test_importing_a_paste_twice_or_an_overlapping_newer_one_adds_nothing_twice(
         partial = sorted(row.text for row in conn.execute(select(partial_links_t)))
     assert partial == ["cambridge.org/core/journals/…", "chalkbeat.org/2026/02/17/tea…",
                        "doi.org/10.1177/136216…", "github.com/karpathy/nanoc…"]  # fmt: skip
-    [item] = app.items()  # the one post with a whole link
-    assert item.url == "https://example.org/tutoring"
-    assert [s.name for s in item.sources] == ["@mandercorn on X"]
+    # Seven items: the post with a whole link is that link; the six others are the posts.
+    items = app.items()
+    assert len(items) == 7
+    [tutoring] = [item for item in items if item.href]
+    assert tutoring.url == "https://example.org/tutoring"
+    assert [s.name for s in tutoring.sources] == ["@mandercorn on X"]
+    assert all(item.is_post and item.url.startswith("urn:feedbot:post:") for item in items
+               if item is not tutoring)  # fmt: skip
     app.close()
 
 
@@ -292,3 +300,64 @@ def test_the_archive_file_shape_is_checked(tmp_path: Path) -> None:
         archive.writestr("notes.txt", "hello")
     with pytest.raises(ParseError, match=r"no tweets\.js in it"):
         read_archive(other)
+
+
+def test_pasted_posts_are_items_of_the_site_feeds_export_and_digest(
+    sample: Path, tmp_path: Path
+) -> None:
+    """A pasted post has no web address; it is still an item everywhere, shown with its text
+    and no link. Once its cut link is known whole, it is a mention of that article instead."""
+    (tmp_path / "feedbot.toml").write_text(CONFIG)
+    assert feedbot("import", "x-paste", str(sample), cwd=tmp_path).returncode == 0
+    build = feedbot("build", cwd=tmp_path)
+    assert build.returncode == 0, build.stderr
+    site = tmp_path / "site"
+    home = (site / "index.html").read_text()
+    essay_text = "there is no such thing as private property rights in America."
+    assert essay_text in home
+    assert home.count('class="item"') == 6
+    # Its title is text, not a link to nowhere.
+    assert "urn:feedbot:post:" not in home
+    assert '<h3 class="item-title">A quite brilliant essay on AI' in home
+
+    feed = json.loads((site / "feed.json").read_text())
+    essay = next(i for i in feed["items"] if i["title"].startswith("A quite brilliant essay"))
+    assert essay["id"].startswith("urn:feedbot:post:") and "url" not in essay
+    assert essay_text in essay["content_html"]
+    atom = (site / "atom.xml").read_text()
+    import feedparser  # every entry keeps its identity; a post with no link carries content
+
+    parsed = feedparser.parse(atom)
+    assert len(parsed.entries) == 6 and not parsed.bozo
+    post = next(e for e in parsed.entries if e.id == essay["id"])
+    assert essay_text in post.content[0].value and not post.get("links")
+    rss = feedparser.parse((site / "feed.xml").read_text())
+    assert {e.id for e in rss.entries} == {i["id"] for i in feed["items"]}
+
+    exported = [json.loads(line) for line in feedbot("export", cwd=tmp_path).stdout.splitlines()]
+    assert len(exported) == 6
+    assert all(r["is_post"] and r["url"] is None and r["id"].startswith("urn:") for r in exported)
+
+    digest = tmp_path / "digest.eml"
+    day = datetime.now(UTC).date().isoformat()
+    sent = feedbot("digest", "--date", day, "--out", str(digest), cwd=tmp_path)
+    assert sent.returncode == 0, sent.stderr
+    assert "private property rights" in digest.read_text()
+
+    # Another source shares the Chalkbeat article whole: the post's cut link completes, and the
+    # post is no longer an item of its own but a mention of that article.
+    article = "https://chalkbeat.org/2026/02/17/teacher-transfer-program-study"
+    other = tmp_path / "other.txt"
+    other.write_text(f"A study worth reading: {article}\n")
+    assert (
+        feedbot("import", "x-paste", str(other), "--account", "@reader", cwd=tmp_path).returncode
+        == 0
+    )
+    settings = load_settings(tmp_path / "feedbot.toml")
+    app = open_app(settings)
+    items = app.items()
+    [chalkbeat] = [item for item in items if item.url == article]
+    assert sorted(s.name for s in chalkbeat.sources) == ["@mandercorn on X", "@reader on X"]
+    assert not any(i.is_post and i.title.startswith("New research on a federal") for i in items)
+    assert len(items) == 6  # five posts of their own, and the article
+    app.close()

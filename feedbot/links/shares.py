@@ -6,7 +6,10 @@ is a post pointing at articles".
 * An entry without a link, or whose link is a social-media post's permalink (a Mastodon status
   served as RSS, an X status, a Bluesky post…), is a post: it shares every outbound link in its
   content, and display URLs cut short with "…" are kept as partial links, never as links. A post
-  that links nowhere is its own item, under its permalink.
+  that links nowhere is its own item, under its permalink; a post with no web address at all (a
+  pasted X post) under an identity URN (:func:`post_identity`) that
+  is never fetched and never linked to. Once such a post is known to share something (its cut
+  link completed, its cited paper recovered), it is a mention of that instead.
 * A post also shares the papers its text names without a link (``doi:10.1177/…``,
   ``arXiv:2401.01234``), as their ``https://doi.org/`` or ``https://arxiv.org/abs/`` URLs; and a
   citation text in it ("Shintani, N. (2012). Title. Journal, 16(2), 253–279.") whose DOI is cut

@@ -36,6 +36,7 @@ def make_environment(zone: ZoneInfo, user_templates: Path | None = None) -> Envi
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # one build reads each template once; no stat() per page
     )
 
     def local(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -1,36 +1,58 @@
-"""The static site: home, one page per day, per topic and per source, plus the feeds.
+"""The static site and its feeds, built incrementally.
 
-Two phases: :func:`plan_site` renders every file in memory, then :func:`write_tree` writes them
-into a temporary folder next to the output and swaps it in. A failure before the swap leaves the
-previous site untouched.
+    plan (pages.py: which pages, which items on each; pure)
+      → fingerprint every output (fingerprint.py: items, context, templates, settings)
+      → render only outputs whose fingerprint changed (cards rendered once per item)
+      → stage, then commit (output.py: atomic renames, manifest, deletions)
+
+What the build writes:
+
+* HTML: the home page, a page per day, per topic and per source, the papers and a page per
+  paper, each listing paginated (:mod:`feedbot.publish.pages`); the archive, the sources page
+  and ``404.html``;
+* feeds: RSS 2.0, Atom 1.0 and JSON Feed 1.1 for the whole site and for each topic;
+* ``search/``: the offline search index (:mod:`feedbot.publish.search`);
+* ``sitemap.xml``, ``robots.txt`` and a copy of ``static/``.
+
+Nothing in a page depends on the time of the build, so a build with nothing new writes nothing.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
-from jinja2 import Environment, TemplateError
+from jinja2 import Environment, Template, TemplateError
+from markupsafe import Markup
 
+import feedbot
 from feedbot.config import Settings
 from feedbot.errors import PublishError
-from feedbot.publish import feeds
+from feedbot.publish import feeds, fingerprint, search
+from feedbot.publish.output import OutputTree, WriteStats
+from feedbot.publish.pages import (
+    Page,
+    Plan,
+    feed_links,
+    image_of,
+    is_paper,
+    paper_page,
+    plan_site,
+    sharers,
+)
 from feedbot.records import Item, SourceStatus, TopicRef
 from feedbot.resources import resource_dir
+from feedbot.sanitize import clean_html
 
-
-@dataclass(frozen=True)
-class Page:
-    path: str
-    template: str
-    context: Mapping[str, Any]
+BUILD_FORMAT = 2  # bump when what a build writes changes in a way fingerprints cannot see
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
+_CODE = Path(__file__).resolve().parent.parent  # the feedbot package
 
 
 @dataclass(frozen=True)
@@ -39,125 +61,23 @@ class BuildReport:
     pages: int
     feeds: int
     items: int
+    written: int = 0  # files written by this build
+    unchanged: int = 0
+    deleted: int = 0
+    bytes_written: int = 0
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the build: its path, its fingerprint, and how to make its bytes."""
+
+    path: str
+    fingerprint: str
+    make: Callable[[], bytes]
 
 
 def day_of(item: Item, settings: Settings) -> date:
     return item.date.astimezone(settings.zone).date()
-
-
-def plan_pages(
-    items: Sequence[Item],
-    topics: Sequence[TopicRef],
-    sources: Sequence[SourceStatus],
-    settings: Settings,
-    now: datetime,
-) -> list[Page]:
-    by_day: dict[date, list[Item]] = defaultdict(list)
-    by_topic: dict[str, list[Item]] = defaultdict(list)
-    by_source: dict[str, list[Item]] = defaultdict(list)
-    for item in items:
-        by_day[day_of(item, settings)].append(item)
-        for topic in item.topics:
-            by_topic[topic.id].append(item)
-        for source in item.sources:
-            by_source[source.slug].append(item)
-    days = sorted(by_day, reverse=True)
-    common = {
-        "title": settings.title,
-        "topics": topics,
-        "topic_counts": {topic.id: len(by_topic[topic.id]) for topic in topics},
-        "paper_count": sum(1 for item in items if item.doi or item.arxiv_id),
-        "generated_at": now,
-    }
-
-    def page(path: str, template: str, **context: Any) -> Page:
-        root = "../" * path.count("/")
-        return Page(path, template, {**common, "root": root, "path": path, **context})
-
-    pages = [
-        page("index.html", "index.html", items=items[: settings.home_items], total=len(items),
-             days=days[:14], feed_base=""),
-        page("papers.html", "papers.html",
-             items=[item for item in items if item.doi or item.arxiv_id]),
-        page("days/index.html", "archive.html",
-             days=[(day, len(by_day[day])) for day in days], heading="Archive"),
-        page("sources/index.html", "sources.html", sources=sources,
-             counts={slug: len(found) for slug, found in by_source.items()}),
-    ]  # fmt: skip
-    for index, day in enumerate(days):
-        newer = days[index - 1] if index > 0 else None
-        older = days[index + 1] if index + 1 < len(days) else None
-        pages.append(
-            page(f"days/{day.isoformat()}.html", "day.html", day=day, items=by_day[day],
-                 newer=newer, older=older)
-        )  # fmt: skip
-    for topic in topics:
-        pages.append(
-            page(f"topics/{topic.id}.html", "topic.html", topic=topic, items=by_topic[topic.id],
-                 feed_base=f"topics/{topic.id}")
-        )  # fmt: skip
-    for status in sources:
-        pages.append(
-            page(f"sources/{status.slug}.html", "source.html", source=status,
-                 items=by_source[status.slug])
-        )  # fmt: skip
-    return pages
-
-
-def plan_feeds(
-    items: Sequence[Item], topics: Sequence[TopicRef], settings: Settings, now: datetime
-) -> dict[str, bytes]:
-    """Feed files by path: overall (feed.xml, atom.xml, feed.json) and per topic."""
-    base = settings.base_url
-    limit = settings.feed_items
-    sets: list[tuple[str, str, str, Sequence[Item]]] = [
-        ("", settings.title, "index.html", items[:limit])
-    ]
-    for topic in topics:
-        in_topic = [item for item in items if any(t.id == topic.id for t in item.topics)]
-        sets.append((f"topics/{topic.id}.", f"{settings.title}: {topic.name}",
-                     f"topics/{topic.id}.html", in_topic[:limit]))  # fmt: skip
-    files: dict[str, bytes] = {}
-    for prefix, title, page, chosen in sets:
-        rss_path = f"{prefix}xml" if prefix else "feed.xml"
-        atom_path = f"{prefix}atom" if prefix else "atom.xml"
-        json_path = f"{prefix}json" if prefix else "feed.json"
-        description = f"{title}, curated by feedbot"
-        files[rss_path] = feeds.rss(
-            chosen,
-            title=title,
-            link=base + page,
-            self_url=base + rss_path,
-            description=description,
-            now=now,
-        )
-        files[atom_path] = feeds.atom(
-            chosen,
-            title=title,
-            link=base + page,
-            self_url=base + atom_path,
-            feed_id=base + atom_path,
-            now=now,
-        )
-        files[json_path] = feeds.json_feed(
-            chosen,
-            title=title,
-            link=base + page,
-            self_url=base + json_path,
-            description=description,
-        )
-    return files  # fmt: skip
-
-
-def render_pages(pages: Sequence[Page], env: Environment) -> dict[str, bytes]:
-    rendered = {}
-    for page in pages:
-        try:
-            html = env.get_template(page.template).render(**page.context)
-        except TemplateError as e:
-            raise PublishError(f"cannot render {page.path} with {page.template}: {e}") from e
-        rendered[page.path] = html.encode("utf-8")
-    return rendered
 
 
 def build_site(
@@ -167,51 +87,286 @@ def build_site(
     settings: Settings,
     env: Environment,
     now: datetime,
+    *,
+    full: bool = False,
 ) -> BuildReport:
-    pages = plan_pages(items, topics, sources, settings, now)
-    files = render_pages(pages, env)
-    feed_files = plan_feeds(items, topics, settings, now)
-    out = settings.output_path
-    write_tree(out, files | feed_files, resource_dir("static"))
-    return BuildReport(out, len(files), len(feed_files), len(items))
+    """Build the site and feeds into ``settings.output_path``, rewriting only what changed
+    (everything with ``full``). ``now`` is not written into any page."""
+    del now  # kept in the signature: callers pass their clock; pages must not show it
+    plan = plan_site(
+        items, topics, sources, title=settings.title, zone=settings.zone,
+        home_items=settings.home_items, page_size=settings.page_size,
+    )  # fmt: skip
+    static_dir = resource_dir("static")
+    setup = setup_fingerprint(env, settings, static_dir)
+    digests = [fingerprint.digest(item) for item in items]
+    renderer = Renderer(env, items, topics, settings)
+    feed_files = list(feed_outputs(items, topics, plan, settings, digests))
+    outputs = [
+        *page_outputs(plan, digests, renderer),
+        *feed_files,
+        *search_outputs(items, plan, settings, digests),
+        *extra_outputs(plan, settings, renderer, static_dir),
+    ]
+    with OutputTree(settings.output_path, setup, full=full) as tree:
+        for output in outputs:
+            if not tree.up_to_date(output.path, output.fingerprint):
+                tree.put(output.path, output.fingerprint, output.make())
+        stats: WriteStats = tree.commit()
+    html_pages = sum(1 for o in outputs if o.path.endswith(".html"))
+    return BuildReport(
+        settings.output_path, html_pages, len(feed_files), len(items),
+        stats.written, stats.unchanged, stats.deleted, stats.bytes_written,
+    )  # fmt: skip
 
 
-def write_tree(out: Path, files: Mapping[str, bytes], static_dir: Path) -> None:
-    """Write ``files`` (and a copy of ``static_dir`` as ``static/``) as the new ``out`` folder,
-    atomically from a reader's point of view: a new folder is filled, then renamed into place."""
-    out = out.resolve()
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    except OSError as e:
-        raise PublishError(f"cannot create the output folder {out}: {e.strerror or e}") from e
-    try:
-        shutil.copytree(static_dir, staging / "static")
-        for relative, content in files.items():
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        os.chmod(staging, 0o755)
-        _swap(staging, out)
-    except OSError as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PublishError(f"cannot write the site to {out}: {e.strerror or e}") from e
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+def setup_fingerprint(env: Environment, settings: Settings, static_dir: Path) -> str:
+    """What every output depends on besides its own inputs: feedbot's publishing code, the
+    templates (the user's and ours), the static files and the settings that shape pages. When
+    it changes, every page is rendered again (and rewritten only if its bytes differ)."""
+    hasher = hashlib.blake2b(digest_size=16)
+    hasher.update(f"{BUILD_FORMAT}:{feedbot.__version__}".encode())
+    for module in sorted(
+        [*(_CODE / "publish").glob("*.py"), _CODE / "records.py", _CODE / "sanitize.py",
+         _CODE / "links" / "citation.py"]
+    ):  # fmt: skip
+        hasher.update(module.name.encode() + b"\0" + module.read_bytes())
+    loader = env.loader
+    assert loader is not None
+    for name in sorted(env.list_templates()):
+        source, _, _ = loader.get_source(env, name)
+        hasher.update(f"\0{name}\0{source}".encode("utf-8", "surrogatepass"))
+    for path in sorted(static_dir.rglob("*")):
+        if path.is_file():
+            hasher.update(f"\0{path.relative_to(static_dir)}\0".encode() + path.read_bytes())
+    shaping = settings.model_dump(
+        include={"title", "base_url", "timezone", "home_items", "page_size", "feed_items"}
+    )
+    hasher.update(repr(sorted(shaping.items())).encode())
+    return hasher.hexdigest()
 
 
-def _swap(staging: Path, out: Path) -> None:
-    if not out.exists():
-        staging.rename(out)
-        return
-    if not out.is_dir():
-        raise PublishError(f"output path {out} exists and is not a folder")
-    previous = out.with_name(f".{out.name}.previous-{os.getpid()}")
-    out.rename(previous)
-    try:
-        staging.rename(out)
-    except OSError:
-        previous.rename(out)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
+# -- rendering ---------------------------------------------------------------------------------
+
+
+class Renderer:
+    """Renders pages; each item's card once per folder depth, however many pages list it."""
+
+    def __init__(
+        self, env: Environment, items: Sequence[Item], topics: Sequence[TopicRef],
+        settings: Settings,
+    ) -> None:  # fmt: skip
+        self.env = env
+        self.items = items
+        self.settings = settings
+        self.common = {
+            "title": settings.title,
+            "topics": tuple(topics),
+            "base_url": settings.base_url,
+        }
+        self.zone = settings.zone
+        self._cards: dict[tuple[int, str], Markup] = {}
+        self._card_template: Template | None = None
+
+    def template(self, name: str) -> Template:
+        try:
+            return self.env.get_template(name)
+        except TemplateError as e:
+            raise PublishError(f"cannot load template {name}: {e}") from e
+
+    def card(self, index: int, root: str) -> Markup:
+        key = (index, root)
+        cached = self._cards.get(key)
+        if cached is None:
+            if self._card_template is None:
+                self._card_template = self.template("_card.html")
+            item = self.items[index]
+            try:
+                html = self._card_template.render(card_context(item, root, self.zone))
+            except TemplateError as e:
+                raise PublishError(f"cannot render the card of {item.url}: {e}") from e
+            cached = self._cards[key] = Markup(html)
+        return cached
+
+    def page(self, page: Page, root: str | None = None) -> bytes:
+        root = page.root if root is None else root
+        shown = [self.items[i] for i in page.items]
+        cards = [self.card(i, root) for i in page.items]
+        context = {
+            **self.common,
+            **page.context,
+            "root": root,
+            "path": page.path,
+            "page_url": page_url(self.settings.base_url, page.path),
+            "description": page.description,
+            "feeds": page.feeds,
+            "items": shown,
+            "cards": cards,
+            "cards_html": Markup("\n".join(cards)),
+        }
+        if page.template == "paper.html" and shown:
+            context.update(card_context(shown[0], root, self.zone))
+        try:
+            html = self.env.get_template(page.template).render(context)
+        except TemplateError as e:
+            raise PublishError(f"cannot render {page.path} with {page.template}: {e}") from e
+        return html.encode("utf-8")
+
+
+def card_context(item: Item, root: str, zone: tzinfo | None = None) -> dict[str, Any]:
+    """What ``_card.html`` (and ``paper.html``) get besides the item itself. The item's
+    computed properties come worked out once (the card is the hot path of a build)."""
+    href = item.href
+    citation = item.citation_text
+    return {
+        "item": item,
+        "root": root,
+        "anchor": item.anchor,
+        "href": href,
+        "date_iso": item.date.isoformat(),
+        "day": item.date.astimezone(zone).strftime("%Y-%m-%d"),
+        "citation_text": citation,
+        "version_links": item.version_links if item.versions else (),
+        "shared_by": len(item.sources),
+        "image": image_of(item),
+        "sharers": sharers(item),
+        # A post with no web address has nowhere else to be read: its whole text, sanitized.
+        "text_html": Markup(clean_html(item.summary_html)) if href is None else None,
+        "paper_page": paper_page(item) if is_paper(item) else None,
+    }
+
+
+def page_url(base_url: str, path: str) -> str:
+    """The public URL of a page; folders' index pages by their folder."""
+    if path == "index.html" or path.endswith("/index.html"):
+        path = path[: -len("index.html")]
+    return base_url + path
+
+
+# -- the outputs -------------------------------------------------------------------------------
+
+
+def page_outputs(plan: Plan, digests: Sequence[bytes], renderer: Renderer) -> Iterator[Output]:
+    for page in plan.pages:
+        print_key = (
+            page.path, page.template, page.description,
+            fingerprint.record_key(page.context), fingerprint.record_key(page.feeds),
+        )  # fmt: skip
+        yield Output(
+            page.path,
+            fingerprint.combine((digests[i] for i in page.items), *print_key),
+            lambda page=page: renderer.page(page),  # type: ignore[misc]
+        )
+
+
+def feed_outputs(
+    items: Sequence[Item], topics: Sequence[TopicRef], plan: Plan, settings: Settings,
+    digests: Sequence[bytes],
+) -> Iterator[Output]:  # fmt: skip
+    """The feeds: overall (feed.xml, atom.xml, feed.json) and per topic
+    (topics/ID.xml, .atom, .json), each with the newest ``feed_items`` items."""
+    base = settings.base_url
+    limit = settings.feed_items
+    chosen_all = list(range(min(limit, len(items))))
+    sets: list[tuple[str, str, str, list[int]]] = [("", settings.title, "", chosen_all)]
+    for topic in topics:
+        sets.append((f"topics/{topic.id}.", f"{settings.title}: {topic.name}",
+                     f"topics/{topic.id}.html", plan.by_topic[topic.id][:limit]))  # fmt: skip
+    for prefix, title, page, chosen in sets:
+        links = {link.type: link.path for link in feed_links(title, prefix)}
+        rss_path, atom_path, json_path = links.values()
+        description = f"{title}, curated by feedbot"
+        home = base + page
+        subset = [items[i] for i in chosen]
+        parts = [digests[i] for i in chosen]
+        yield Output(
+            rss_path, fingerprint.combine(parts, "rss", title, home, base + rss_path, description),
+            lambda s=subset, t=title, h=home, p=rss_path, d=description: feeds.rss(  # type: ignore[misc]
+                s, title=t, link=h, self_url=base + p, description=d),
+        )  # fmt: skip
+        yield Output(
+            atom_path, fingerprint.combine(parts, "atom", title, home, base + atom_path),
+            lambda s=subset, t=title, h=home, p=atom_path: feeds.atom(  # type: ignore[misc]
+                s, title=t, link=h, self_url=base + p, feed_id=base + p),
+        )  # fmt: skip
+        yield Output(
+            json_path,
+            fingerprint.combine(parts, "json", title, home, base + json_path, description),
+            lambda s=subset, t=title, h=home, p=json_path, d=description: feeds.json_feed(  # type: ignore[misc]
+                s, title=t, link=h, self_url=base + p, description=d),
+        )  # fmt: skip
+
+
+def search_outputs(
+    items: Sequence[Item], plan: Plan, settings: Settings, digests: Sequence[bytes]
+) -> Iterator[Output]:
+    days = plan.local_days
+    months = search.group_by_month(days, plan.day_pages)
+    yield Output(
+        "search/index.js",
+        fingerprint.combine((), "search-index", tuple(months)),
+        lambda: search.index_js(list(months)),
+    )
+    for month, indexes in months.items():
+        where = tuple(plan.day_pages[i] for i in indexes)
+        yield Output(
+            f"search/{month}.js",
+            fingerprint.combine((digests[i] for i in indexes), "search", month, where),
+            lambda month=month, indexes=indexes: search.shard_js(  # type: ignore[misc]
+                month,
+                [search.entry(items[i], plan.day_pages[i], days[i]) for i in indexes],
+            ),
+        )  # fmt: skip
+
+
+def extra_outputs(
+    plan: Plan, settings: Settings, renderer: Renderer, static_dir: Path
+) -> Iterator[Output]:
+    """The 404 page, sitemap.xml, robots.txt and the static files."""
+    base = settings.base_url
+    # A 404 page is served at any depth: its links start from the site's root path.
+    missing = Page("404.html", "404.html", {"heading": "Page not found"},
+                   feeds=feed_links(settings.title), in_sitemap=False)  # fmt: skip
+    root_path = urlsplit(base).path or "/"
+    yield Output(
+        "404.html",
+        fingerprint.combine((), "404", root_path),
+        lambda: renderer.page(missing, root=root_path),
+    )
+    urls = [page_url(base, page.path) for page in plan.pages if page.in_sitemap]
+    for path, data in sitemaps(urls, base):
+        yield Output(path, fingerprint.combine((), "sitemap", path, hashlib.blake2b(data).digest()),
+                     lambda data=data: data)  # type: ignore[misc]  # fmt: skip
+    robots = f"User-agent: *\nAllow: /\n\nSitemap: {base}sitemap.xml\n".encode()
+    yield Output("robots.txt", fingerprint.combine((), "robots", robots), lambda: robots)
+    for file in sorted(static_dir.rglob("*")):
+        if file.is_file():
+            data = file.read_bytes()
+            name = "static/" + file.relative_to(static_dir).as_posix()
+            yield Output(name, fingerprint.combine((), "static", data),
+                         lambda data=data: data)  # type: ignore[misc]  # fmt: skip
+
+
+def sitemaps(urls: Sequence[str], base: str) -> list[tuple[str, bytes]]:
+    """``sitemap.xml`` listing every page; past 50,000 URLs, an index of numbered sitemaps."""
+
+    def urlset(chunk: Sequence[str]) -> bytes:
+        body = "".join(f"<url><loc>{xml_escape(url)}</loc></url>\n" for url in chunk)
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{body}</urlset>\n"
+        ).encode()
+
+    if len(urls) <= SITEMAP_LIMIT:
+        return [("sitemap.xml", urlset(urls))]
+    files = []
+    for number, start in enumerate(range(0, len(urls), SITEMAP_LIMIT), 1):
+        files.append((f"sitemap-{number}.xml", urlset(urls[start : start + SITEMAP_LIMIT])))
+    index = "".join(f"<sitemap><loc>{xml_escape(base + name)}</loc></sitemap>\n"
+                    for name, _ in files)  # fmt: skip
+    files.insert(0, ("sitemap.xml", (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{index}</sitemapindex>\n").encode()))  # fmt: skip
+    return files

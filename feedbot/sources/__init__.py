@@ -74,6 +74,13 @@ class FetchOutcome:
     site_url: str | None = None
     warnings: tuple[str, ...] = field(default=())
     cursor: str | None = None  # a new cursor to store; None keeps the old one
+    # Hints for the schedule (feedbot.schedule): how long this response may be cached
+    # (Cache-Control max-age / Expires), and what the feed asks (RSS <ttl>, <skipHours> in GMT,
+    # <skipDays>). A 304 carries no document: its ttl and skip hours are the stored ones.
+    max_age_seconds: float | None = None
+    ttl_minutes: float | None = None
+    skip_hours: tuple[int, ...] = ()
+    skip_days: tuple[str, ...] = ()
 
 
 class Fetcher(Protocol):
@@ -83,6 +90,13 @@ class Fetcher(Protocol):
 async def conditional_get(http: HttpClient, source: SourceState, accept: str) -> Response | None:
     """GET the source's URL with its stored validators: the 200 response, or None for
     ``304 Not Modified``. Any other status raises :class:`FetchError`."""
+    response = await conditional_fetch(http, source, accept)
+    return None if response.status == 304 else response
+
+
+async def conditional_fetch(http: HttpClient, source: SourceState, accept: str) -> Response:
+    """:func:`conditional_get`, giving the ``304`` response too (its headers say how long it
+    may be cached)."""
     headers = {"Accept": accept}
     if source.etag:
         headers["If-None-Match"] = source.etag
@@ -90,7 +104,7 @@ async def conditional_get(http: HttpClient, source: SourceState, accept: str) ->
         headers["If-Modified-Since"] = source.last_modified
     response = await http.get(source.url, headers=headers)
     if response.status == 304:
-        return None
+        return response
     if response.status >= 400:
         raise FetchError(
             f"HTTP {response.status} {reason_phrase(response.status)} from {response.url}"

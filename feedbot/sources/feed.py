@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -18,12 +19,13 @@ import feedparser
 from feedbot.errors import ParseError
 from feedbot.http import HttpClient
 from feedbot.sanitize import html_to_text, is_web_url
+from feedbot.schedule import DAY_NAMES, cache_lifetime
 from feedbot.sources import (
     FetchedEntry,
     FetchOutcome,
     SourceKind,
     SourceState,
-    conditional_get,
+    conditional_fetch,
 )
 from feedbot.sources.entries import ParsedFeed, dedupe, make_entry, struct_time_to_datetime
 from feedbot.sources.fastxml import parse_simple_feed
@@ -40,15 +42,22 @@ FEED_MEDIA_TYPES = frozenset(
 
 
 class FeedFetcher:
-    """Fetches an RSS/Atom/JSON feed with a conditional GET."""
+    """Fetches an RSS/Atom/JSON feed with a conditional GET, and reads the schedule's hints: the
+    response's cache lifetime and the feed's ``<ttl>``, ``<skipHours>`` and ``<skipDays>``."""
+
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock
 
     async def fetch(self, source: SourceState, http: HttpClient) -> FetchOutcome:
         accept = ("application/atom+xml, application/rss+xml, application/feed+json, "
                   "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")  # fmt: skip
-        response = await conditional_get(http, source, accept)
-        if response is None:
-            return FetchOutcome(status="not_modified", http_status=304)
+        response = await conditional_fetch(http, source, accept)
+        lifetime = cache_lifetime(response.headers, self.clock())
+        max_age = lifetime.total_seconds() if lifetime else None
+        if response.status == 304:
+            return FetchOutcome(status="not_modified", http_status=304, max_age_seconds=max_age)
         parsed = parse_feed(response.content, response.url, response.headers)
+        ttl, skip_hours, skip_days = feed_hints(response.content)
         return FetchOutcome(
             status="ok",
             http_status=response.status,
@@ -58,10 +67,40 @@ class FeedFetcher:
             title=parsed.title,
             site_url=parsed.site_url,
             warnings=parsed.warnings,
+            max_age_seconds=max_age,
+            ttl_minutes=ttl,
+            skip_hours=skip_hours,
+            skip_days=skip_days,
         )
 
 
-KIND = SourceKind("feed", "RSS, Atom or JSON Feed at `url`", lambda context: FeedFetcher())
+KIND = SourceKind(
+    "feed", "RSS, Atom or JSON Feed at `url`", lambda context: FeedFetcher(context.clock)
+)
+
+_TTL = re.compile(rb"<ttl>\s*(\d{1,7})\s*</ttl>")
+_SKIP_HOURS = re.compile(rb"<skipHours>(.*?)</skipHours>", re.DOTALL)
+_SKIP_DAYS = re.compile(rb"<skipDays>(.*?)</skipDays>", re.DOTALL)
+_HOUR = re.compile(rb"<hour>\s*(\d{1,2})\s*</hour>")
+_DAY = re.compile(rb"<day>\s*([A-Za-z]{3,9})\s*</day>")
+
+
+def feed_hints(content: bytes) -> tuple[float | None, tuple[int, ...], tuple[str, ...]]:
+    """An RSS channel's ``<ttl>`` (minutes), ``<skipHours>`` (GMT hours 0-23; 24 read as 0) and
+    ``<skipDays>`` (``Monday``…), read from the document as written: they mean the same in
+    every RSS dialect, and neither parser keeps all of them."""
+    if b"<ttl>" not in content and b"<skip" not in content:
+        return None, (), ()
+    found = _TTL.search(content)
+    ttl = float(found.group(1)) if found and int(found.group(1)) > 0 else None
+    hours: set[int] = set()
+    for block in _SKIP_HOURS.findall(content):
+        hours.update(int(h) % 24 for h in _HOUR.findall(block) if int(h) <= 24)
+    days: set[str] = set()
+    for block in _SKIP_DAYS.findall(content):
+        days.update(d.decode().capitalize() for d in _DAY.findall(block))
+    known = [day for day in DAY_NAMES if day in days]
+    return ttl, tuple(sorted(hours)), tuple(known)
 
 
 def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:

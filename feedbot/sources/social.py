@@ -35,6 +35,7 @@ from pydantic import Field, field_validator
 
 from feedbot.errors import FetchError, ParseError
 from feedbot.http import HttpClient, Response, reason_phrase
+from feedbot.links.shares import post_identity
 from feedbot.sanitize import excerpt
 from feedbot.sources import FetchedEntry, FetchOutcome, SourceOptions, SourceState
 from feedbot.sources.entries import make_entry
@@ -129,8 +130,10 @@ def post_entry(
     for link in extra_links:
         if link and link.lower().startswith(("http://", "https://")) and link not in links:
             links.append(link)
-    if not links and url:
-        links = [url]  # a post that links nowhere is its own item, under its permalink
+    if not links:
+        # A post that links nowhere is its own item: under its permalink, or for a post with
+        # no web address (a pasted X post) under an identity that is never fetched.
+        links = [url or post_identity(entry.guid)]
     return replace(entry, links=tuple(links), reposted_by=reposted_by)
 
 

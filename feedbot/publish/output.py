@@ -1,0 +1,237 @@
+"""Writing a build into the output folder: incrementally, and never half a file.
+
+The folder holds a manifest (``.feedbot-manifest``, JSON): for every file feedbot wrote, the
+fingerprint of what it was made from and the digest of its bytes. A build then
+
+1. **stages**: every file whose fingerprint changed is rendered and written into a staging
+   folder beside the output (same file system). Files whose fingerprint is unchanged are not
+   even rendered. A file rendered to the same bytes as before is not staged. A failure here (a
+   template error, a full disk) deletes the staging folder: the site is untouched.
+2. **commits**: each staged file is renamed over its old version (``rename`` is atomic: a
+   reader sees the old file or the new one, never a mix), files the build no longer produces
+   are deleted (only files the manifest lists: feedbot never deletes what it did not write),
+   then the new manifest is renamed into place.
+
+A crash during the commit (power cut, kill -9) can leave some pages new and others old, each
+of them whole; the manifest is still the previous one, so the next build rewrites whatever
+differs and completes the site. Files are not fsync'ed: after a power cut the file system may
+lose the newest writes, which the next build also repairs (``feedbot build --full`` rewrites
+everything). One build at a time: a second one fails at once with a clear error.
+
+The manifest depends only on what was written, so a site built in one go and one built step by
+step are byte-for-byte the same tree, manifest included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feedbot.errors import PublishError
+
+MANIFEST = ".feedbot-manifest"  # JSON; no .json suffix, so no tool takes it for a feed
+MANIFEST_FORMAT = 1
+
+
+@dataclass
+class WriteStats:
+    """What a build did to the output folder."""
+
+    written: int = 0  # files (re)written
+    bytes_written: int = 0
+    unchanged: int = 0  # files kept as they were
+    rendered: int = 0  # files rendered (written, or found to be the same bytes)
+    deleted: int = 0
+    written_paths: list[str] = field(default_factory=list)
+
+
+class OutputTree:
+    """One build's writes into ``out``; use as a context manager around the build.
+
+    ``full=True`` trusts nothing from earlier builds: every file is rendered and written."""
+
+    def __init__(self, out: Path, fingerprint: str, *, full: bool = False) -> None:
+        self.out = out.resolve()
+        self.fingerprint = fingerprint
+        self.full = full
+        self.stats = WriteStats()
+        self._entries: dict[str, tuple[str, str]] = {}  # path → (input fingerprint, digest)
+        self._staged: list[str] = []
+        self._lock_fd: int | None = None
+        self._staging: Path | None = None
+        self._previous: dict[str, tuple[str, str]] = {}
+        self._existing: set[str] = set()
+        self._owned: set[str] = set()
+        self._manifest_bytes = b""
+
+    # -- the build's side ----------------------------------------------------------------------
+
+    def __enter__(self) -> OutputTree:
+        out = self.out
+        try:
+            if out.exists() and not out.is_dir():
+                raise PublishError(f"output path {out} exists and is not a folder")
+            out.mkdir(parents=True, exist_ok=True)
+            self._lock()
+            self._staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+        except OSError as e:
+            self._unlock()
+            raise PublishError(f"cannot prepare the output folder {out}: {e.strerror or e}") from e
+        manifest = self._read_manifest()
+        self._existing = self._files_on_disk()
+        if manifest is not None and not self.full:
+            same_setup = manifest.get("fingerprint") == self.fingerprint
+            for path, entry in manifest["files"].items():
+                if path in self._existing:
+                    # Under other templates or settings no page is known to be up to date, but
+                    # its digest still spares rewriting the same bytes.
+                    self._previous[path] = (entry[0] if same_setup else "", entry[1])
+        if manifest is not None:
+            self._owned = set(manifest["files"])
+        else:
+            self._owned = set()
+        return self
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        try:
+            if self._staging is not None:
+                shutil.rmtree(self._staging, ignore_errors=True)
+        finally:
+            self._unlock()
+
+    def up_to_date(self, path: str, fingerprint: str) -> bool:
+        """True (and the file is kept) when the file was made from exactly this before."""
+        previous = self._previous.get(path)
+        if previous is None or previous[0] != fingerprint:
+            return False
+        self._entries[path] = previous
+        self.stats.unchanged += 1
+        return True
+
+    def put(self, path: str, fingerprint: str, data: bytes) -> None:
+        """Record ``data`` as the file at ``path``, staging it unless it is already on disk."""
+        if path in self._entries:
+            raise PublishError(f"two outputs of the build are both {path}")
+        digest = hashlib.sha1(data, usedforsecurity=False).hexdigest()  # 2× BLAKE2's speed
+        self._entries[path] = (fingerprint, digest)
+        self.stats.rendered += 1
+        previous = self._previous.get(path)
+        if previous is not None and previous[1] == digest:
+            self.stats.unchanged += 1
+            return
+        assert self._staging is not None, "OutputTree used outside its with block"
+        target = self._staging / path
+        try:
+            try:
+                target.write_bytes(data)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        except OSError as e:
+            raise PublishError(f"cannot write the site to {self.out}: {e.strerror or e}") from e
+        self._staged.append(path)
+        self.stats.written += 1
+        self.stats.bytes_written += len(data)
+
+    def commit(self) -> WriteStats:
+        """Move the staged files into place, delete what is gone, write the manifest."""
+        assert self._staging is not None
+        out = self.out
+        made: set[Path] = set()
+        try:
+            for path in self._staged:
+                target = out / path
+                parent = target.parent
+                if parent not in made:
+                    parent.mkdir(parents=True, exist_ok=True)
+                    made.add(parent)
+                os.replace(self._staging / path, target)
+            gone = sorted((self._owned | set(self._previous)) - set(self._entries))
+            for path in gone:
+                with contextlib.suppress(FileNotFoundError):
+                    (out / path).unlink()
+                    self.stats.deleted += 1
+                _remove_empty_parents(out / path, out)
+            self._write_manifest()
+        except OSError as e:
+            raise PublishError(
+                f"cannot write the site to {out}: {e.strerror or e} "
+                "(some pages may be new and others old; the next build completes it)"
+            ) from e
+        self.stats.written_paths = list(self._staged)
+        return self.stats
+
+    # -- the folder --------------------------------------------------------------------------
+
+    def _lock(self) -> None:
+        self._lock_fd = os.open(self.out, os.O_RDONLY)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            self._unlock()
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise PublishError(
+                    f"another feedbot build is writing {self.out}; try again when it is done"
+                ) from e
+            raise
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the lock
+            self._lock_fd = None
+
+    def _read_manifest(self) -> dict[str, dict[str, list[str]]] | None:
+        try:
+            self._manifest_bytes = (self.out / MANIFEST).read_bytes()
+            document = json.loads(self._manifest_bytes)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None  # unreadable: build as if there were none (every file rewritten)
+        if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
+            return None
+        files = document.get("files")
+        if not isinstance(files, dict):
+            return None
+        return document
+
+    def _files_on_disk(self) -> set[str]:
+        found = set()
+        root = str(self.out)
+        for folder, _dirs, names in os.walk(root):
+            relative = os.path.relpath(folder, root)
+            prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+            for name in names:
+                found.add(prefix + name)
+        return found
+
+    def _write_manifest(self) -> None:
+        document = {
+            "format": MANIFEST_FORMAT,
+            "fingerprint": self.fingerprint,
+            "files": {path: list(self._entries[path]) for path in sorted(self._entries)},
+        }
+        data = json.dumps(document, separators=(",", ":")).encode("utf-8") + b"\n"
+        if data == self._manifest_bytes:
+            return  # nothing changed: the folder stays exactly as it was
+        temporary = self.out / f"{MANIFEST}.tmp"
+        temporary.write_bytes(data)
+        os.replace(temporary, self.out / MANIFEST)
+
+
+def _remove_empty_parents(path: Path, stop: Path) -> None:
+    folder = path.parent
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent

@@ -1,0 +1,303 @@
+"""Which pages the site has and what each shows: pure decisions, no rendering, no disk.
+
+Listings (home, each day, topic and source, the papers) are paginated so that old pages stay
+the same as new items arrive, which is what makes incremental builds cheap:
+
+* the *front* page (``index.html``, ``topics/ai.html``…) shows the newest items;
+* the rest are numbered from the **oldest**: page 1 holds the oldest ``page_size`` items, page
+  2 the next, and so on; only the newest numbered page may be partly filled. A new item
+  changes the front page and at most the newest numbered page or two; page 1 never changes
+  again unless an item on it does.
+
+Numbered pages sit in the same folder as their front page (``topics/ai.3.html``, home's under
+``page/``) so that every card of a listing is rendered for one folder depth (see
+:mod:`feedbot.publish.site`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from feedbot.records import Item, SourceStatus, TopicRef
+from feedbot.sanitize import is_web_url
+
+RSS_TYPE = "application/rss+xml"
+ATOM_TYPE = "application/atom+xml"
+JSON_FEED_TYPE = "application/feed+json"
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A ``<link rel=alternate>`` of a page: one of the feeds that match it."""
+
+    type: str
+    title: str
+    path: str  # from the site's root
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Links between the pages of one listing (paths from the site's root)."""
+
+    number: int | None  # None on the front page
+    newer: str | None
+    older: str | None
+    front: str
+    oldest: str | None  # page 1, when the listing has numbered pages
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTML page: the template, the items it lists (indexes into the build's items, newest
+    first) and the rest of its context (plain values and records, part of its fingerprint)."""
+
+    path: str
+    template: str
+    context: Mapping[str, Any]
+    items: tuple[int, ...] = ()
+    feeds: tuple[FeedLink, ...] = ()
+    description: str = ""
+    in_sitemap: bool = True
+
+    @property
+    def root(self) -> str:
+        """The relative way back to the site's root from this page."""
+        return "../" * self.path.count("/")
+
+
+@dataclass
+class Plan:
+    """Everything a build writes, decided from the records alone."""
+
+    pages: list[Page] = field(default_factory=list)
+    day_pages: dict[int, str] = field(default_factory=dict)  # item index → its day page
+    local_days: list[date] = field(default_factory=list)  # each item's day in the site's zone
+    days: list[tuple[date, int]] = field(default_factory=list)  # newest first, with counts
+    by_topic: dict[str, list[int]] = field(default_factory=dict)  # item indexes, newest first
+
+
+def feed_links(title: str, prefix: str = "") -> tuple[FeedLink, ...]:
+    """The three feeds of the whole site (``prefix`` "") or of a topic (``topics/ai.``)."""
+    if not prefix:
+        return (
+            FeedLink(RSS_TYPE, f"{title} (RSS)", "feed.xml"),
+            FeedLink(ATOM_TYPE, f"{title} (Atom)", "atom.xml"),
+            FeedLink(JSON_FEED_TYPE, f"{title} (JSON Feed)", "feed.json"),
+        )
+    return (
+        FeedLink(RSS_TYPE, f"{title} (RSS)", f"{prefix}xml"),
+        FeedLink(ATOM_TYPE, f"{title} (Atom)", f"{prefix}atom"),
+        FeedLink(JSON_FEED_TYPE, f"{title} (JSON Feed)", f"{prefix}json"),
+    )
+
+
+def paginate(count: int, front_size: int, page_size: int) -> list[tuple[int | None, range]]:
+    """Split ``count`` items (newest first) into the front page and numbered pages counted from
+    the oldest: ``[(None, front range), (K, range), …, (1, range)]``, newest page first."""
+    front = range(0, min(count, front_size))
+    pages: list[tuple[int | None, range]] = [(None, front)]
+    rest = count - len(front)
+    numbered = -(-rest // page_size)  # ceiling
+    for number in range(numbered, 0, -1):
+        # Page n holds the rest's items n·size-size … n·size counted from the oldest end.
+        oldest_end = count - (number - 1) * page_size
+        pages.append((number, range(max(len(front), oldest_end - page_size), oldest_end)))
+    return pages
+
+
+def paper_page(item: Item) -> str:
+    return f"papers/{item.anchor}.html"
+
+
+def is_paper(item: Item) -> bool:
+    return bool(item.doi or item.arxiv_id)
+
+
+def image_of(item: Item) -> str | None:
+    """The item's picture, when it has one that may be shown: an http(s) URL only."""
+    url = item.image_url
+    return url if url and is_web_url(url) else None
+
+
+def plan_site(
+    items: Sequence[Item],
+    topics: Sequence[TopicRef],
+    sources: Sequence[SourceStatus],
+    *,
+    title: str,
+    zone: ZoneInfo,
+    home_items: int,
+    page_size: int,
+) -> Plan:
+    """Every page of the site for ``items`` (newest first)."""
+    plan = Plan()
+    by_day: dict[date, list[int]] = defaultdict(list)
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    by_source: dict[str, list[int]] = defaultdict(list)
+    papers: list[int] = []
+    local_days = plan.local_days
+    for index, item in enumerate(items):
+        day = item.date.astimezone(zone).date()
+        local_days.append(day)
+        by_day[day].append(index)
+        for topic in item.topics:
+            by_topic[topic.id].append(index)
+        for source in item.sources:
+            by_source[source.slug].append(index)
+        if item.doi or item.arxiv_id:
+            papers.append(index)
+    days = sorted(by_day, reverse=True)
+    plan.by_topic = {topic.id: by_topic[topic.id] for topic in topics}
+    plan.days = [(day, len(by_day[day])) for day in days]
+    overall = feed_links(title)
+
+    def listing(
+        indexes: list[int],
+        front: str,
+        numbered: Callable[[int], str],
+        template: str,
+        front_size: int,
+        context: Mapping[str, Any],
+        feeds: tuple[FeedLink, ...] = overall,
+        description: str = "",
+        front_extra: Mapping[str, Any] | None = None,
+    ) -> list[Page]:
+        """The pages of one listing. ``front_extra`` goes on the front page only: what changes
+        with every new item (a count, an error) must not rewrite every numbered page."""
+        split = paginate(len(indexes), front_size, page_size)
+        highest = split[1][0] if len(split) > 1 else None
+        pages = []
+        for number, span in split:
+            if number is None:
+                newer, older = None, (numbered(highest) if highest else None)
+            else:
+                newer = numbered(number + 1) if highest and number < highest else front
+                older = numbered(number - 1) if number > 1 else None
+            pager = Pager(number, newer, older, front, numbered(1) if highest else None)
+            path = front if number is None else numbered(number)
+            shown = tuple(indexes[i] for i in span)
+            extra = (front_extra or {}) if number is None else {}
+            pages.append(
+                Page(path, template, {**context, **extra, "pager": pager}, shown, feeds,
+                     description)
+            )  # fmt: skip
+        return pages
+
+    plan.pages += listing(
+        list(range(len(items))), "index.html", lambda n: f"page/{n}.html", "index.html",
+        home_items, {"heading": "Latest", "days": days[:14]},
+        description=f"The newest links and papers collected by {title}.",
+    )  # fmt: skip
+    for position, day in enumerate(days):
+        newer_day = days[position - 1] if position > 0 else None
+        older_day = days[position + 1] if position + 1 < len(days) else None
+        stem = f"days/{day.isoformat()}"
+        pages = listing(
+            by_day[day], f"{stem}.html", lambda n, stem=stem: f"{stem}.{n}.html", "day.html",  # type: ignore[misc]
+            page_size,
+            {"day": day, "newer_day": newer_day, "older_day": older_day},
+            description=f"Everything {title} collected on {day.isoformat()}.",
+            front_extra={"count": len(by_day[day])},
+        )  # fmt: skip
+        for page in pages:
+            for index in page.items:
+                plan.day_pages[index] = page.path
+        plan.pages += pages
+    for topic in topics:
+        stem = f"topics/{topic.id}"
+        plan.pages += listing(
+            by_topic[topic.id], f"{stem}.html", lambda n, stem=stem: f"{stem}.{n}.html",  # type: ignore[misc]
+            "topic.html", page_size, {"topic": topic},
+            feeds=feed_links(f"{title}: {topic.name}", f"{stem}."),
+            description=f"{topic.name}: links and papers collected by {title}.",
+            front_extra={"count": len(by_topic[topic.id])},
+        )  # fmt: skip
+    for status in sources:
+        stem = f"sources/{status.slug}"
+        plan.pages += listing(
+            by_source[status.slug], f"{stem}.html", lambda n, stem=stem: f"{stem}.{n}.html",  # type: ignore[misc]
+            "source.html", page_size, {"source": _stable_source(status)},
+            description=f"What {status.name} shared, as collected by {title}.",
+            front_extra={"count": len(by_source[status.slug]), **_source_health(status)},
+        )  # fmt: skip
+    plan.pages += listing(
+        papers, "papers.html", lambda n: f"papers/{n}.html", "papers.html", page_size,
+        {"heading": "Papers"},
+        description=f"Research papers shared in the sources {title} follows, with citations.",
+    )  # fmt: skip
+    for index in papers:
+        item = items[index]
+        plan.pages.append(
+            Page(paper_page(item), "paper.html", {"day_page": plan.day_pages[index]},
+                 (index,), overall, item.summary_text[:200])
+        )  # fmt: skip
+    plan.pages.append(
+        Page("days/index.html", "archive.html", {"heading": "Archive", "days": plan.days},
+             feeds=overall, description=f"Every day {title} collected links on.")
+    )  # fmt: skip
+    plan.pages.append(
+        Page("sources/index.html", "sources.html",
+             {"sources": tuple(sources),
+              "counts": {slug: len(found) for slug, found in sorted(by_source.items())}},
+             feeds=overall, description=f"The sources {title} follows, and how they are doing.")
+    )  # fmt: skip
+    return plan
+
+
+def _stable_source(status: SourceStatus) -> Mapping[str, Any]:
+    """What a source's own pages show of it: not the time of its last fetch, which changes on
+    every run and would rewrite all its pages (the Sources page shows that)."""
+    return {
+        "name": status.name,
+        "slug": status.slug,
+        "kind": status.kind,
+        "url": status.url,
+        "active": status.active,
+        "title": status.title,
+    }
+
+
+def _source_health(status: SourceStatus) -> Mapping[str, Any]:
+    """A failing source's last error, for its front page only."""
+    failing = bool(status.last_error and status.consecutive_failures)
+    return {
+        "last_error": status.last_error if failing else None,
+        "last_error_at": status.last_error_at if failing else None,
+    }
+
+
+@dataclass(frozen=True)
+class Sharer:
+    """One source that shared an item, with who posted it there and who boosted it."""
+
+    name: str
+    slug: str
+    people: tuple[str, ...]  # "Alice", "Alice, boosted by Bob", "boosted by Bob"
+    post_url: str | None  # the post's own page, when there is one and it is not the item
+
+
+def sharers(item: Item) -> tuple[Sharer, ...]:
+    """The item's sources in order, each with the authors and boosters of its posts."""
+    people: dict[str, list[str]] = {source.slug: [] for source in item.sources}
+    posts: dict[str, str | None] = {}
+    for mention in item.mentions:
+        slug = mention.source.slug
+        if mention.author and mention.reposted_by:
+            who = f"{mention.author}, boosted by {mention.reposted_by}"
+        elif mention.reposted_by:
+            who = f"boosted by {mention.reposted_by}"
+        else:
+            who = mention.author or ""
+        if who and who not in people.setdefault(slug, []):
+            people[slug].append(who)
+        if slug not in posts and is_web_url(mention.url) and mention.url != item.url:
+            posts[slug] = mention.url
+    return tuple(
+        Sharer(source.name, source.slug, tuple(people.get(source.slug, ())), posts.get(source.slug))
+        for source in item.sources
+    )

@@ -1,0 +1,66 @@
+"""The site's search index: plain script files the browser loads, one per month.
+
+Search runs in the reader's browser (``static/site.js``) over every item's title, summary,
+sources and topics, with no server. The index is JavaScript that assigns to a global rather than
+JSON that is fetched, so that it loads from ``file://`` too (browsers refuse ``fetch()`` there).
+
+* ``search/index.js`` lists the months, newest first;
+* ``search/YYYY-MM.js`` holds that month's items: ``[title, href, page, date, sources,
+  topics, summary]``, where ``page`` is the item's place on its day page (from the site's root).
+
+Months keep the files small and stable: a new item rewrites its month only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from feedbot.records import Item
+
+SUMMARY_CHARS = 200  # of each summary, in the index
+
+
+def entry(item: Item, page: str, day: date) -> list[str]:
+    """One item of the index."""
+    summary = item.summary_text
+    if len(summary) > SUMMARY_CHARS:
+        summary = summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
+    return [
+        item.title,
+        item.href or "",
+        f"{page}#{item.anchor}",
+        day.isoformat(),
+        ", ".join(source.name for source in item.sources),
+        ", ".join(topic.name for topic in item.topics),
+        summary,
+    ]
+
+
+def shard_js(month: str, entries: Sequence[list[str]]) -> bytes:
+    data = _js_json(entries)
+    return (
+        "(window.FEEDBOT_SEARCH_DATA = window.FEEDBOT_SEARCH_DATA || {})"
+        f"[{json.dumps(month)}] = {data};\n"
+    ).encode()
+
+
+def index_js(months: Sequence[str]) -> bytes:
+    return f"window.FEEDBOT_SEARCH_SHARDS = {_js_json(list(months))};\n".encode()
+
+
+def _js_json(value: object) -> str:
+    # JSON is JavaScript, except that older engines reject raw U+2028/U+2029 in strings.
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def group_by_month(days: Sequence[date], indexes: Mapping[int, str]) -> dict[str, list[int]]:
+    """Item indexes by month (from each item's local day), newest month first (items come
+    newest first); only items that have a page."""
+    months: dict[str, list[int]] = {}
+    for index, day in enumerate(days):
+        if index in indexes:
+            months.setdefault(f"{day.year:04d}-{day.month:02d}", []).append(index)
+    return months

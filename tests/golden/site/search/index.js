@@ -1,0 +1,1 @@
+window.FEEDBOT_SEARCH_SHARDS = ["2026-11"];
