@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
@@ -153,6 +154,24 @@ def _maxrss_mb(maxrss: int) -> float:
 
 
 # -- output ------------------------------------------------------------------------------------
+
+
+def run_in_workdir(
+    name: str, args: argparse.Namespace, run: Callable[[argparse.Namespace, Path], int]
+) -> int:
+    """A bench's ``main``: ``run(args, workdir)`` in a fresh temporary folder, removed after
+    unless ``args.keep``; a :class:`BenchError` is one FAILED line and exit status 1."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"feedbot-bench-{name}-"))
+    try:
+        return run(args, workdir)
+    except BenchError as e:
+        print(f"bench/{name}.py: FAILED: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def pin_one_cpu() -> int | None:

@@ -34,10 +34,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sqlite3
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +52,7 @@ from _common import (
     ratio,
     rounded,
     run_child,
+    run_in_workdir,
 )
 
 BENCH = Path(__file__).resolve().parent
@@ -97,18 +96,7 @@ class SideResult:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="feedbot-bench-ingest-"))
-    try:
-        return _run(args, workdir)
-    except BenchError as e:
-        print(f"bench/ingest.py: FAILED: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_in_workdir("ingest", _parse_args(argv), _run)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -41,10 +41,8 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -59,6 +57,7 @@ from _common import (
     emit_json,
     peak_rss_mb,
     rounded,
+    run_in_workdir,
 )
 
 COLD_TARGET = 500.0  # links/s
@@ -68,18 +67,7 @@ QUICK_LINKS = 1_000
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="feedbot-bench-resolve-"))
-    try:
-        return _run(args, workdir)
-    except BenchError as e:
-        print(f"bench/resolve.py: FAILED: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_in_workdir("resolve", _parse_args(argv), _run)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,7 +42,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BenchError, FeedServer, emit_json, make_feeds, ratio, rounded
+from _common import (
+    BenchError,
+    FeedServer,
+    emit_json,
+    make_feeds,
+    ratio,
+    rounded,
+    run_in_workdir,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TWO_OVER_ONE_TARGET = 1.6
@@ -68,18 +74,7 @@ class Pass:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="feedbot-bench-scale-"))
-    try:
-        return _run(args, workdir)
-    except BenchError as e:
-        print(f"bench/scale.py: FAILED: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_in_workdir("scale", _parse_args(argv), _run)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
