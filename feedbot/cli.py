@@ -686,14 +686,17 @@ def status(ctx: Context, as_json: bool) -> None:
             click.echo(line)
 
 
-@cli.command()
-@click.option(
+log_format_option = click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
     help="Log lines on stderr as text or as JSON objects.",
 )
+
+
+@cli.command()
+@log_format_option
 @pass_context
 def run(ctx: Context, log_format: str) -> None:
     """Run the daemon: fetch each source when it is due, then resolve, research and tag;
@@ -703,13 +706,7 @@ def run(ctx: Context, log_format: str) -> None:
 
 
 @cli.command()
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Log lines on stderr as text or as JSON objects.",
-)
+@log_format_option
 @click.option("--until-idle", is_flag=True, help="Exit once no source is due.")
 @pass_context
 def worker(ctx: Context, log_format: str, until_idle: bool) -> None:
