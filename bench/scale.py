@@ -237,11 +237,17 @@ def _measure(
             ).scalar_one()
         return done, failed, held
 
-    def span(after: datetime) -> float:
+    def last_fetch() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(log.c.id), 0))).scalar_one())
+
+    def span(after: int) -> float:
+        """From the first fetch's start to the last one's end, of the fetches logged after
+        fetch ``after`` (the pass's own: the previous pass was over before it began)."""
         with engine.connect() as conn:
             first, last = conn.execute(
                 select(func.min(log.c.started_at), func.max(log.c.finished_at)).where(
-                    log.c.started_at >= after
+                    log.c.id > after
                 )
             ).one()
         return float((last - first).total_seconds())
@@ -255,8 +261,8 @@ def _measure(
         for expected_total, status in ((n, "200"), (2 * n, "304")):
             server.reset_counts()
             cpu_before = _cpu(workers, cluster_pids(), server)
-            began = datetime.now(UTC)
-            make_due(began)
+            before = last_fetch()
+            make_due(datetime.now(UTC))
 
             def finished(total: int = expected_total) -> bool:
                 done, failed, held = progress()
@@ -273,7 +279,7 @@ def _measure(
                 )
             cpu_after = _cpu(workers, cluster_pids(), server)
             cpu = {key: cpu_after[key] - cpu_before.get(key, 0.0) for key in cpu_after}
-            passes.append(Pass(span(began - timedelta(seconds=1)), n, counts, cpu))
+            passes.append(Pass(span(before), n, counts, cpu))
     finally:
         codes = _stop(workers)
         app.close()

@@ -7,25 +7,26 @@ boosted), zero to three topics with a reason, one in twenty a paper with its cit
 five with a picture, one in fifty a post with no web address. The default page size (50) and
 feed size (100) apply.
 
-Each step runs in its own process (``_common.run_child``), as ``feedbot build`` does, so the
-incremental build gets nothing from the full one but the output folder and its manifest, and
-each peak RSS is that process's own (generating the items included: a real build holds them
-too, from the database). Inside each process only ``build_site`` is timed:
+The items live in a SQLite database, as feedbot keeps them, and every build is what ``feedbot
+build`` does: ``App.build()``, timed whole (reading the items from the database, planning,
+rendering, writing, and recording the build's index for the next one). Each step runs in its own
+process (``_common.run_child``), so a build gets nothing from an earlier one but the database and
+the output folder, and each peak RSS is that process's own:
 
-1. ``full``: N items into an empty folder;
-2. ``incremental``: the same N plus 100 newer items, into that folder;
-3. ``check``: the N + 100 items into another empty folder, then both trees are compared file by
-   file (they must be identical, manifest included);
-4. ``floor``: every file of the full build read into memory (not timed), then written with
+1. ``setup``: the N items inserted into a fresh database, as the stages leave them (not timed);
+2. ``full``: the first build, into an empty folder: every item is loaded and every file written;
+3. ``floor``: every file of the full build read into memory (not timed), then written with
    plain ``open/write`` into an empty folder, making the same folders: the time any build of
-   these bytes must spend. Run three times, the median taken (this disk's speed varies a lot
+   these bytes must spend. Run five times, the median taken (this disk's speed varies a lot
    between runs). ``sync`` runs before every step, so that none pays for an earlier one's
    write-back. Nothing is fsync'ed, neither by the floor nor by the build (``feedbot build``
    does not fsync: see :mod:`feedbot.publish.output`), so both pay the same for the page cache.
    The fastest floor run is reported too, and the ratio against it (the unflattering one);
-5. ``load``: what ``build_site`` is given must first come from the database: the same N items
-   are inserted into a fresh SQLite database (not timed) and ``Store.items()`` reads them back
-   (timed). A real ``feedbot build`` pays this on top of the build, incremental ones too.
+4. ``add``: 100 newer items arrive as the daemon gets them: their sources' new entries saved
+   through ``Store.save_fetches``, their topics through ``Store.save_tags`` (not timed);
+5. ``incremental``: ``feedbot build`` again, into the same folder;
+6. ``check``: ``feedbot build --full`` of the same database into another empty folder, then
+   both trees are compared file by file (they must be identical, manifest included).
 
 Targets: full ≤ 4× floor, incremental < 3 % of full, peak RSS < 600 MB (``--check`` exits 1
 when one is missed). The last line of output is one JSON object with the figures.
@@ -60,6 +61,7 @@ NEW_ITEMS = 100
 SOURCES = 200
 END = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
 SPAN = timedelta(days=730)
+TOPICS = [("education", "Education"), ("ai", "AI"), ("law", "Law")]
 FLOOR_RUNS = 5  # the disk's speed varies from run to run: the median is the floor
 TARGETS = {"floor_ratio": 4.0, "incremental_fraction": 0.03, "peak_rss_mb": 600.0}
 
@@ -88,9 +90,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the built sites")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
-        "--child", choices=["full", "incremental", "floor", "load"], help=argparse.SUPPRESS
+        "--child", choices=["setup", "build", "add", "floor"], help=argparse.SUPPRESS
     )
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--new", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -114,7 +118,7 @@ def make_items(count: int, new: int, seed: int) -> list[Any]:
     newer = random.Random(seed + 1_000_003)  # the new items' own, so the others stay the same
     sources = [SourceRef(f"Source {n} {rng.choice(WORDS).title()}", f"source-{n}")
                for n in range(SOURCES)]  # fmt: skip
-    topics = [("education", "Education"), ("ai", "AI"), ("law", "Law")]
+    topics = TOPICS
     people = [f"@{w}{n}" for n, w in enumerate(WORDS[:60])]
     step = SPAN / count
     items = []
@@ -170,28 +174,18 @@ def make_items(count: int, new: int, seed: int) -> list[Any]:
 def _child(args: argparse.Namespace) -> int:
     if args.child == "floor":
         return _floor(args.source, args.out)
-    if args.child == "load":
-        return _load(args)
-    from feedbot.config import settings_from_dict
-    from feedbot.publish.render import make_environment
-    from feedbot.publish.site import build_site
-    from feedbot.records import SourceStatus, TopicRef
-
-    items = make_items(args.items, args.new, args.seed)
-    settings = settings_from_dict(
-        {"title": "Bench digest", "base_url": "https://digest.example.org/",
-         "timezone": "Europe/Berlin", "output_dir": str(args.out)},
-        args.out.parent / "feedbot.toml",
-    )  # fmt: skip
-    env = make_environment(settings.zone)
-    topics = [TopicRef("education", "Education"), TopicRef("ai", "AI"), TopicRef("law", "Law")]
-    slugs = sorted({(s.name, s.slug) for i in items for s in i.sources}, key=lambda s: s[0])
-    statuses = [SourceStatus(name, slug, "feed", f"https://{slug}.example/feed", True, None, END,
-                             END, None, None, None, 0, 100) for name, slug in slugs]  # fmt: skip
-    generated_rss = peak_rss_mb()
-    started, cpu = time.perf_counter(), time.process_time()
-    report = build_site(items, topics, statuses, settings, env, END)
-    seconds = time.perf_counter() - started
+    if args.child == "setup":
+        return _setup(args)
+    app = _open_app(args)
+    try:
+        if args.child == "add":
+            return _add(app, args)
+        generated_rss = peak_rss_mb()
+        started, cpu = time.perf_counter(), time.process_time()
+        report = app.build(full=args.full)
+        seconds = time.perf_counter() - started
+    finally:
+        app.close()
     print(json.dumps({
         "seconds": seconds, "cpu_seconds": time.process_time() - cpu, "written": report.written,
         "unchanged": report.unchanged,
@@ -200,6 +194,115 @@ def _child(args: argparse.Namespace) -> int:
         "peak_rss_mb": peak_rss_mb(),
     }))  # fmt: skip
     return 0
+
+
+def _open_app(args: argparse.Namespace) -> Any:
+    """The App a ``feedbot build`` opens, on the bench's database, building into ``--out``."""
+    from feedbot.app import App
+    from feedbot.config import settings_from_dict
+    from feedbot.db import make_engine
+    from feedbot.store import Store
+
+    settings = settings_from_dict(
+        {"title": "Bench digest", "base_url": "https://digest.example.org/",
+         "timezone": "Europe/Berlin", "output_dir": str(args.out),
+         "database_url": f"sqlite:///{args.db}",
+         "topics": [{"id": topic, "name": name} for topic, name in TOPICS]},
+        args.db.parent / "feedbot.toml",
+    )  # fmt: skip
+    return App(settings, Store(make_engine(settings.resolved_database_url())), clock=lambda: END)
+
+
+def _setup(args: argparse.Namespace) -> int:
+    """The N items into a fresh SQLite database, row by row as the stages leave them: links
+    with their metadata and citations, sources, entries, mentions and topics (not timed)."""
+    from sqlalchemy import insert
+
+    from feedbot.db import make_engine, upgrade
+    from feedbot.links.citation import citation_to_json
+    from feedbot.models import Entry, Link, LinkTopic, Mention, Source, Topic
+
+    items = make_items(args.items, 0, args.seed)
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{args.db}")
+    upgrade(engine)
+    sources: dict[str, dict[str, Any]] = {}
+    links, entries, mentions, tags = [], [], [], []
+    for item in items:
+        links.append({"id": item.id + 1, "url": item.url, "title": item.title,
+                      "first_seen_at": item.first_seen_at, "site_name": item.site_name,
+                      "image_url": item.image_url, "doi": item.doi,
+                      "description": item.summary_text, "needs_tagging": False,
+                      "read_at": item.first_seen_at,
+                      "paper": citation_to_json(item.citation) if item.citation
+                      else None})  # fmt: skip
+        for mention in item.mentions:
+            source = sources.setdefault(mention.source.slug, _source_row(mention.source, sources))
+            number = len(entries) + 1
+            entries.append({"id": number, "source_id": source["id"], "guid": f"g{number}",
+                            "url": mention.url, "title": mention.title, "author": mention.author,
+                            "reposted_by": mention.reposted_by, "published_at": mention.date,
+                            "first_seen_at": mention.date})  # fmt: skip
+            mentions.append({"entry_id": number, "link_id": item.id + 1,
+                             "url": mention.shared_url})  # fmt: skip
+        tags.extend({"link_id": item.id + 1, "topic_id": topic.id, "score": 1.0,
+                     "reason": topic.reason} for topic in item.topics)  # fmt: skip
+    topics = [{"id": topic, "name": name} for topic, name in TOPICS]
+    with engine.begin() as conn:
+        for table, rows in ((Source, list(sources.values())), (Topic, topics), (Link, links),
+                            (Entry, entries), (Mention, mentions), (LinkTopic, tags)):  # fmt: skip
+            for start in range(0, len(rows), 20_000):
+                conn.execute(insert(table.__table__), rows[start : start + 20_000])  # type: ignore[attr-defined]
+    engine.dispose()
+    print(json.dumps({"items": len(items), "entries": len(entries)}))
+    return 0
+
+
+def _source_row(source: Any, sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"id": len(sources) + 1, "name": source.name, "slug": source.slug,
+            "url": f"https://{source.slug}.example/feed"}  # fmt: skip
+
+
+def _add(app: Any, args: argparse.Namespace) -> int:
+    """The ``--new`` newest generated items arrive as a daemon gets them: each source's new
+    posts saved through ``Store.save_fetches`` (entries, links, mentions, citations), then
+    their topics through ``Store.save_tags``, as the tagging stage does (not timed)."""
+    from collections import defaultdict
+
+    from sqlalchemy import select
+
+    from feedbot.models import Source
+    from feedbot.sources import FetchedEntry, FetchOutcome
+
+    new = [item for item in make_items(args.items, args.new, args.seed) if item.id >= args.items]
+    with app.store.engine.connect() as conn:
+        source_ids = dict(conn.execute(select(Source.slug, Source.id)).all())  # type: ignore[call-overload]
+    posts: dict[int, list[Any]] = defaultdict(list)
+    for item in new:
+        for number, mention in enumerate(item.mentions):
+            posts[source_ids[mention.source.slug]].append(FetchedEntry(
+                guid=f"new-{item.id}-{number}", url=mention.url, title=mention.title,
+                summary_html=item.summary_html, author=mention.author,
+                reposted_by=mention.reposted_by, published_at=mention.date, links=(item.url,),
+                citation=item.citation,
+            ))  # fmt: skip
+    for source_id, entries in posts.items():
+        app.store.save_outcome(source_id, FetchOutcome("ok", entries=tuple(entries)), END, END)
+    ids = {url: link_id for link_id, url in _link_ids(app, [item.url for item in new])}
+    app.store.save_tags({ids[item.url]: [(t.id, 1.0, t.reason) for t in item.topics]
+                         for item in new})  # fmt: skip
+    print(json.dumps({"added": len(new), "entries": sum(len(e) for e in posts.values())}))
+    return 0
+
+
+def _link_ids(app: Any, urls: list[str]) -> list[tuple[int, str]]:
+    from sqlalchemy import select
+
+    from feedbot.models import Link
+
+    with app.store.engine.connect() as conn:
+        query = select(Link.id, Link.url).where(Link.url.in_(urls))  # type: ignore[attr-defined]
+        return [(row.id, row.url) for row in conn.execute(query)]
 
 
 def _floor(source: Path, out: Path) -> int:
@@ -224,60 +327,12 @@ def _floor(source: Path, out: Path) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace) -> int:
-    """Store the items in a fresh SQLite database (not timed), then time ``Store.items()``."""
-    from sqlalchemy import insert
-
-    from feedbot.db import make_engine, upgrade
-    from feedbot.links.citation import citation_to_json
-    from feedbot.models import Entry, Link, Mention, Source
-    from feedbot.store import Store
-
-    items = make_items(args.items, 0, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(f"sqlite:///{args.out / 'feedbot.db'}")
-    upgrade(engine)
-    sources: dict[str, dict[str, Any]] = {}
-    links, entries, mentions = [], [], []
-    for item in items:
-        links.append({"id": item.id + 1, "url": item.url, "title": item.title,
-                      "first_seen_at": item.first_seen_at, "site_name": item.site_name,
-                      "image_url": item.image_url, "doi": item.doi,
-                      "description": item.summary_text,
-                      "paper": citation_to_json(item.citation) if item.citation
-                      else None})  # fmt: skip
-        for mention in item.mentions:
-            source = sources.setdefault(mention.source.slug, {
-                "id": len(sources) + 1, "name": mention.source.name,
-                "slug": mention.source.slug, "url": f"https://{mention.source.slug}.example/feed",
-            })  # fmt: skip
-            number = len(entries) + 1
-            entries.append({"id": number, "source_id": source["id"], "guid": f"g{number}",
-                            "url": mention.url, "title": mention.title, "author": mention.author,
-                            "reposted_by": mention.reposted_by, "published_at": mention.date,
-                            "first_seen_at": mention.date})  # fmt: skip
-            mentions.append({"entry_id": number, "link_id": item.id + 1,
-                             "url": mention.shared_url})  # fmt: skip
-    with engine.begin() as conn:
-        for table, rows in ((Source, list(sources.values())), (Link, links), (Entry, entries),
-                            (Mention, mentions)):  # fmt: skip
-            conn.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
-    del items, links, entries, mentions
-    rss_before = peak_rss_mb()
-    started = time.perf_counter()
-    loaded = Store(engine).items()
-    seconds = time.perf_counter() - started
-    engine.dispose()
-    print(json.dumps({"seconds": seconds, "items": len(loaded), "rss_before_mb": rss_before,
-                      "peak_rss_mb": peak_rss_mb()}))  # fmt: skip
-    return 0
-
-
-def _step(args: argparse.Namespace, mode: str, out: Path, new: int = 0) -> dict[str, Any]:
+def _step(args: argparse.Namespace, mode: str, out: Path, *extra: str) -> dict[str, Any]:
     os.sync()  # the disk's write-back of an earlier step must not slow this one down
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--out", str(out),
-            "--items", str(args.items), "--seed", str(args.seed), "--new", str(new)]  # fmt: skip
-    run = run_child(argv, timeout=3600).check(f"the {mode} build")
+            "--db", str(args.db), "--items", str(args.items), "--seed", str(args.seed),
+            "--new", str(NEW_ITEMS), *extra]  # fmt: skip
+    run = run_child(argv, timeout=3600).check(f"the {mode} step")
     figures = run.last_json()
     figures["process_peak_rss_mb"] = run.peak_rss_mb
     figures["process_seconds"] = run.seconds
@@ -297,7 +352,14 @@ def _run(args: argparse.Namespace) -> int:
     try:
         print(f"site benchmark: {args.items:,} items over two years (seed {args.seed}), then "
               f"{NEW_ITEMS} new ones; building under {base}", flush=True)  # fmt: skip
-        full = _step(args, "full", base / "step" / "site")
+        args.db = base / "db" / "feedbot.db"
+        made = _step(args, "setup", base / "step" / "site")
+        print(
+            f"setup: {made['items']:,} items from {made['entries']:,} entries in a fresh "
+            f"SQLite database ({made['process_seconds']:.1f} s, not timed)",
+            flush=True,
+        )
+        full = _step(args, "build", base / "step" / "site")
         print(f"full build: {full['seconds']:.2f} s ({full['cpu_seconds']:.2f} s of CPU), "
               f"{full['written']:,} files, "
               f"{full['bytes_written'] / 1e6:,.1f} MB ({full['pages']:,} pages, {full['feeds']} "
@@ -318,13 +380,17 @@ def _run(args: argparse.Namespace) -> int:
         print(f"floor: writing the same {floor['files']:,} files, {floor['bytes'] / 1e6:,.1f} MB "
               f"(open/write, no fsync, as the build), takes {floor['seconds']:.2f} s "
               f"(median of {runs} s; fastest {fastest:.2f} s)", flush=True)  # fmt: skip
-        incremental = _step(args, "incremental", base / "step" / "site", new=NEW_ITEMS)
+        added = _step(args, "add", base / "step" / "site")
+        print(f"add: {added['added']} new items from {added['entries']} new entries saved and "
+              f"tagged through the store ({added['process_seconds']:.1f} s, not timed)",
+              flush=True)  # fmt: skip
+        incremental = _step(args, "build", base / "step" / "site")
         print(f"incremental build after {NEW_ITEMS} new items: {incremental['seconds']:.3f} s "
               f"({incremental['cpu_seconds']:.2f} s of CPU), "
               f"{incremental['written']:,} files rewritten, "
               f"{incremental['bytes_written'] / 1e6:,.2f} MB, {incremental['deleted']} deleted; "
               f"peak RSS {incremental['process_peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
-        check = _step(args, "full", base / "whole" / "site", new=NEW_ITEMS)
+        check = _step(args, "build", base / "whole" / "site", "--full")
         stepwise, whole = (
             _tree_digest(base / "step" / "site"),
             _tree_digest(base / "whole" / "site"),
@@ -337,16 +403,6 @@ def _run(args: argparse.Namespace) -> int:
         print(f"check: a full build of the same {args.items + NEW_ITEMS:,} items into an empty "
               f"folder ({check['seconds']:.2f} s) gives the same {len(whole):,} files, "
               "byte for byte", flush=True)  # fmt: skip
-        os.sync()
-        load = run_child(
-            [sys.executable, str(Path(__file__).resolve()), "--child", "load", "--out",
-             str(base / "db"), "--items", str(args.items), "--seed", str(args.seed)],
-            timeout=3600,
-        ).check("the load").last_json()  # fmt: skip
-        print(f"load: Store.items() reads the {load['items']:,} items back from SQLite in "
-              f"{load['seconds']:.2f} s (peak RSS {load['peak_rss_mb']:.0f} MB, making and "
-              "inserting them included); a real `feedbot build` pays this too, "
-              "incremental ones included", flush=True)  # fmt: skip
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
@@ -365,10 +421,6 @@ def _run(args: argparse.Namespace) -> int:
     print(f"incremental / full: {fraction:.1%} (target < {TARGETS['incremental_fraction']:.0%}: "
           f"{'met' if met['incremental_fraction'] else 'MISSED'})")  # fmt: skip
     print(f"full / fastest floor run: {full['seconds'] / fastest:.2f}×")
-    loaded_full = full["seconds"] + load["seconds"]
-    loaded_incremental = incremental["seconds"] + load["seconds"]
-    print(f"with the load from the database: full {loaded_full:.2f} s, incremental "
-          f"{loaded_incremental:.2f} s ({loaded_incremental / loaded_full:.1%})")  # fmt: skip
     print(f"peak RSS: {peak:.0f} MB (target < {TARGETS['peak_rss_mb']:g} MB: "
           f"{'met' if met['peak_rss_mb'] else 'MISSED'})")  # fmt: skip
     emit_json({
@@ -385,9 +437,6 @@ def _run(args: argparse.Namespace) -> int:
         "floor_ratio": rounded(floor_ratio, 3),
         "floor_fastest_seconds": rounded(fastest, 3),
         "floor_ratio_fastest": rounded(full["seconds"] / fastest, 3),
-        "store_load_seconds": rounded(load["seconds"], 3),
-        "store_load_peak_rss_mb": rounded(load["peak_rss_mb"], 1),
-        "incremental_fraction_with_load": rounded(loaded_incremental / loaded_full, 4),
         "incremental_fraction": rounded(fraction, 4),
         "files_rewritten": incremental["written"],
         "incremental_bytes_written": incremental["bytes_written"],

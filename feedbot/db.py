@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 # The newest migration in migrations/versions. Checked against Alembic's own answer by a test;
 # knowing it here lets every start confirm the schema with one query instead of loading Alembic.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 
 def make_engine(url: str) -> Engine:
@@ -27,6 +27,7 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
+            event.listen(engine, "connect", _binary_lists)
     except (ArgumentError, NoSuchModuleError, ImportError) as e:
         raise StoreError(f"database URL {_redact(url)!r} is not usable: {e}") from e
     return engine
@@ -38,6 +39,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _binary_lists(dbapi_connection: Any, _record: Any) -> None:
+    """psycopg: send Python lists (the array parameters of :mod:`feedbot.bulk`) in binary.
+    The text form escapes every element in Python: 60 ms for a thousand posts' HTML, against
+    half a millisecond."""
+    adapters = getattr(dbapi_connection, "adapters", None)
+    if adapters is not None:
+        from psycopg.types.array import ListBinaryDumper
+
+        adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _redact(url: str) -> str:

@@ -24,7 +24,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -132,6 +141,10 @@ class Link(SQLModel, table=True):
     paper_note: str | None = Field(default=None, sa_type=Text)
     paper_attempts: int = 0
     paper_checked_at: datetime | None = _utc()
+    # When anything a published item shows of this link last changed (its mentions, the posts
+    # sharing it, its metadata, paper or topics), by the writer's wall clock: incremental site
+    # builds read only the links changed since the previous build.
+    changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
 class UrlResolution(SQLModel, table=True):
@@ -333,3 +346,39 @@ __all__ = [
     "UTCDateTime",
     "UrlResolution",
 ]
+
+
+class SiteMonth(SQLModel, table=True):
+    """One month of the last site build's index (:mod:`feedbot.publish.cache`): its items'
+    facts for planning (feedbot.publish.catalog.Listed, newest first) and their search-index
+    fields, each marshalled (search fields zlib-compressed too)."""
+
+    __tablename__ = "site_months"
+
+    month: str = Field(primary_key=True)  # YYYY-MM, in the site's time zone
+    items: bytes = Field(sa_type=LargeBinary)
+    search: bytes = Field(sa_type=LargeBinary)
+
+
+class SiteCard(SQLModel, table=True):
+    """A rendered card (``_card.html``) of an item for one folder depth, valid while the item's
+    digest is ``digest`` and the site's setup is the one in ``site_builds``."""
+
+    __tablename__ = "site_cards"
+    __table_args__ = (PrimaryKeyConstraint("link_id", "root", name="pk_site_cards"),)
+
+    link_id: int
+    root: str = Field(sa_type=Text)
+    digest: bytes = Field(sa_type=LargeBinary)
+    html: str = Field(sa_type=Text)
+
+
+class SiteBuild(SQLModel, table=True):
+    """The last site build: what ``site_months`` and ``site_cards`` were made for."""
+
+    __tablename__ = "site_builds"
+
+    name: str = Field(primary_key=True)  # "site"
+    setup: str = Field(sa_type=Text)  # the build's setup fingerprint
+    output: str = Field(sa_type=Text)  # the folder built into
+    started_at: datetime | None = _utc()  # changes committed before this are in site_months

@@ -37,7 +37,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 200  # results written in one transaction at most
-WRITE_WINDOW = 0.05  # seconds a batch waits for more results
+# A batch takes results while they keep coming: it is written once none came for WRITE_PAUSE
+# seconds (or none is outstanding), WRITE_WINDOW seconds after its first at the latest. A
+# transaction costs mostly its statements, whatever its rows: a worker storing its claimed
+# sources in one batch, however slowly they arrive while other processes share the CPU, pays
+# that once; results that are in do not wait for a slow source.
+WRITE_PAUSE = 0.05
+WRITE_WINDOW = 1.0
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -203,16 +209,18 @@ async def resolve(
 async def _next_batch(
     arrivals: asyncio.Queue[T], outstanding: int, first: T | None = None
 ) -> list[T]:
-    """The next arrival (``first``, when already taken) and whatever else arrives within
-    ``WRITE_WINDOW`` seconds."""
+    """The next arrival (``first``, when already taken) and those that follow it, each within
+    ``WRITE_PAUSE`` seconds of the one before, for ``WRITE_WINDOW`` seconds at most and up to
+    ``WRITE_BATCH``; done at once when nothing is outstanding."""
     batch = [first if first is not None else await arrivals.get()]
-    deadline = asyncio.get_running_loop().time() + WRITE_WINDOW
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WRITE_WINDOW
     while len(batch) < min(WRITE_BATCH, outstanding):
-        while not arrivals.empty() and len(batch) < WRITE_BATCH:
-            batch.append(arrivals.get_nowait())
-        if len(batch) >= outstanding or asyncio.get_running_loop().time() >= deadline:
+        try:
+            async with asyncio.timeout_at(min(deadline, loop.time() + WRITE_PAUSE)):
+                batch.append(await arrivals.get())
+        except TimeoutError:
             break
-        await asyncio.sleep(WRITE_WINDOW / 10)
     return batch
 
 

@@ -11,20 +11,20 @@ from feedbot.links.shares import is_post_identity
 from feedbot.sources import FetchOutcome
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     name: str
     slug: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TopicRef:
     id: str
     name: str
     reason: str = ""  # why the item is in it (rules and model evidence, with scores)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MentionRef:
     """One post or entry that shared an item."""
 
@@ -37,7 +37,7 @@ class MentionRef:
     reposted_by: str | None = None  # who boosted, reposted or retweeted it into the source
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """One article as published: a link with everything known about it."""
 

@@ -99,10 +99,27 @@ def html_to_text(fragment: str, lines: bool = False) -> str:
         if "<" in fragment:
             fragment = _BLOCK_END.sub(lambda m: m.group(0) + "\n", fragment)
         fragment = html.unescape(_TEXT_CLEANER.clean(fragment))
+    # ``" ".join(text.split())`` folds exactly as ``_SPACE.sub(" ", text).strip()`` (the same
+    # white space), several times faster: this runs once per item of every build.
     if lines:
-        folded = (_SPACE.sub(" ", line).strip() for line in fragment.splitlines())
+        folded = (" ".join(line.split()) for line in fragment.splitlines())
         return "\n".join(line for line in folded if line)
-    return _SPACE.sub(" ", fragment).strip()
+    return " ".join(fragment.split())
+
+
+# What an HTML parser drops from text (NUL) or cannot read (lone surrogates).
+_PARSER_DROPS = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_paragraph(text: str) -> tuple[str, str]:
+    """Plain ``text`` as an HTML paragraph, and that paragraph's :func:`html_to_text`: exactly
+    what calling it gives, without the cost of parsing the HTML (an item's summary made from
+    its page's description, once per item of every build) unless the text holds something a
+    parser would drop."""
+    paragraph = f"<p>{html.escape(text)}</p>"
+    if _PARSER_DROPS.search(text):
+        return paragraph, html_to_text(paragraph)
+    return paragraph, " ".join(text.split())
 
 
 def excerpt(text: str, limit: int = 280) -> str:

@@ -121,18 +121,21 @@ def outcome_hints(outcome: FetchOutcome, stored: Hints) -> Hints:
                  skip_days=frozenset(outcome.skip_days))  # fmt: skip
 
 
-# PostgreSQL's "deadlock detected" and "could not serialize": two processes storing entries
-# that share links at once can each wait for the other's new rows; the database aborts one
-# transaction, which is then simply run again (every write in it is idempotent).
+# PostgreSQL's "deadlock detected" and "could not serialize". A batch takes the rows other
+# processes write too in one global order (see Store.save_fetches), so two workers storing
+# batches that share links wait for each other but do not deadlock; writes outside that order
+# (the stages of `feedbot run` merging links, a paper's other versions being stamped) still
+# can, and the database then aborts one transaction, which is simply run again (every write in
+# it is idempotent).
 RETRY_SQLSTATES = frozenset({"40P01", "40001"})
 SAVE_ATTEMPTS = 5
 
 
-def save_retrying(
+def save_batch(
     store: Store, batch: Sequence[FetchReport], updates: Sequence[ScheduleUpdate]
 ) -> list[SaveResult]:
-    """``store.save_fetches`` of the batch and its schedule, run again when the database
-    aborted it for a deadlock with another process."""
+    """``store.save_fetches`` of the batch and its schedule (one transaction), run again when
+    the database aborted it for a deadlock with another process."""
     for attempt in range(1, SAVE_ATTEMPTS + 1):
         try:
             return store.save_fetches(batch, schedule=updates)
@@ -142,28 +145,6 @@ def save_retrying(
             log.info("storing %d results again after: %s", len(batch), e)
             time.sleep(random.uniform(0.01, 0.05) * attempt)
     raise AssertionError("unreachable")
-
-
-def save_batch(
-    store: Store, batch: Sequence[FetchReport], updates: Sequence[ScheduleUpdate]
-) -> list[SaveResult]:
-    """Store a batch of results with their schedule. On PostgreSQL, where other processes
-    store at the same time, each result with entries gets its own transaction: one source's
-    links are taken in sorted order, while a batch would take several sources' links one
-    source after another, an order two processes can cross (a deadlock). Results without
-    entries (304s, failures) share rows with nobody and go together."""
-    if store.engine.dialect.name != "postgresql":
-        return save_retrying(store, batch, updates)
-    results: list[SaveResult | None] = [None] * len(batch)
-    plain = [i for i, report in enumerate(batch) if not (report.outcome and report.outcome.entries)]
-    if plain:
-        saved = save_retrying(store, [batch[i] for i in plain], [updates[i] for i in plain])
-        for i, result in zip(plain, saved, strict=True):
-            results[i] = result
-    for i, report in enumerate(batch):
-        if results[i] is None:
-            results[i] = save_retrying(store, [report], [updates[i]])[0]
-    return [result for result in results if result is not None]
 
 
 def _retryable(error: BaseException) -> bool:

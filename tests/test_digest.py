@@ -4,6 +4,7 @@ settings' errors."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -188,8 +189,7 @@ def test_papers_show_their_citation_and_other_versions() -> None:
     citation = Citation(title="Tutors at scale", authors=(Author("Lovelace", "Ada"),), year=2026,
                         container="Journal of Learning", doi="10.1234/jl.2026.5")  # fmt: skip
     paper = item(1, url="https://doi.org/10.1234/jl.2026.5")
-    paper = Item(**{**paper.__dict__, "citation": citation,
-                    "versions": ("https://arxiv.org/abs/2611.00001",)})  # fmt: skip
+    paper = replace(paper, citation=citation, versions=("https://arxiv.org/abs/2611.00001",))
     text, html = parts(render([paper], settings(digest={"to": ["ann@example.org"]})))
     assert paper.citation_text and paper.citation_text in text
     assert paper.citation_text in html.replace("&amp;", "&")
@@ -198,8 +198,11 @@ def test_papers_show_their_citation_and_other_versions() -> None:
 
 
 def test_hostile_text_is_escaped_in_html_and_kept_in_text() -> None:
-    bad = Item(**{**item(1).__dict__, "title": '<script>alert("x")</script> & co',
-                  "summary_text": "<img src=x onerror=alert(1)>"})  # fmt: skip
+    bad = replace(
+        item(1),
+        title='<script>alert("x")</script> & co',
+        summary_text="<img src=x onerror=alert(1)>",
+    )
     text, html = parts(render([bad], settings(digest={"to": ["ann@example.org"]})))
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;" in html

@@ -173,10 +173,10 @@ def test_a_run_killed_midway_loses_nothing_and_the_next_run_completes(
     original = Store._save_entries
     victim = {s.name: s.id for s in app.store.active_sources()}["Curator's Picks"]
 
-    def dies_on_one_source(self: Store, conn: object, source_id: int, *args: object) -> object:
-        if source_id == victim:
+    def dies_on_one_source(self: Store, conn: object, fetched: list[tuple[int, ...]]) -> object:
+        if any(source_id == victim for source_id, *_ in fetched):
             raise RuntimeError("simulated crash mid-run")
-        return original(self, conn, source_id, *args)  # type: ignore[arg-type]
+        return original(self, conn, fetched)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Store, "_save_entries", dies_on_one_source)
     with pytest.raises(RuntimeError, match="simulated crash"):

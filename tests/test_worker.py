@@ -266,11 +266,16 @@ def test_four_workers_share_200_feeds_and_take_over_from_one_killed_mid_lease(
             wait_until(lambda n=period: fetches() == 200 * n and settled(), f"period {period}")
             assert Counter(server.hits.values()) == {period: 200}
             assert sorted(server.hits) == sorted(f"/f/{i}.xml" for i in range(200))
-        shares = [
-            sum(int(m.split()[1]) for m in workers.messages(i) if m.startswith("fetched "))
-            for i in range(4)
-        ]
-        assert sum(shares) == 400 and sum(1 for share in shares if share) >= 2, shares
+
+        def shares() -> list[int]:
+            return [
+                sum(int(m.split()[1]) for m in workers.messages(i) if m.startswith("fetched "))
+                for i in range(4)
+            ]
+
+        # A worker logs what it fetched once its tick is over, a moment after the last commit.
+        wait_until(lambda: sum(shares()) >= 400, "the workers to log their fetches")
+        assert sum(shares()) == 400 and sum(1 for share in shares() if share) >= 2, shares()
 
         # Six sources stall (fewer than http.max_per_host, so all are in flight at once):
         # whoever claims them holds them (renewing the leases) while the server does not answer. That worker is killed; once its leases expire, the others

@@ -21,6 +21,10 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 DIGEST_SIZE = 16
+# marshal's version 3 and later mark shared and interned strings, so the same values can give
+# different bytes in two processes (a string interned in one and not the other); version 2
+# writes values only.
+MARSHAL_VERSION = 2
 
 _Converter = Callable[[Any], Any]
 
@@ -146,7 +150,7 @@ def _iso_or_none(value: date | None) -> str | float | None:
 def digest(value: Any) -> bytes:
     """The 16-byte digest of ``value`` (see :func:`record_key`)."""
     try:
-        data = marshal.dumps(record_key(value))
+        data = marshal.dumps(record_key(value), MARSHAL_VERSION)
     except ValueError:  # an annotation that lies (a str subclass in a str field)
         data = repr(_slow_key(value)).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=DIGEST_SIZE).digest()
@@ -170,7 +174,7 @@ def _slow_key(value: Any) -> Any:
 def combine(parts: Iterable[bytes], *extra: Any) -> str:
     """One hex fingerprint of several digests plus plain values (already keys)."""
     hasher = hashlib.blake2b(digest_size=DIGEST_SIZE)
-    hasher.update(marshal.dumps(extra))
+    hasher.update(marshal.dumps(extra, MARSHAL_VERSION))
     for part in parts:
         hasher.update(part)
     return hasher.hexdigest()

@@ -32,8 +32,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from feedbot.errors import PublishError
 
@@ -53,6 +55,22 @@ class WriteStats:
     written_paths: list[str] = field(default_factory=list)
 
 
+def read_manifest(out: Path) -> tuple[dict[str, Any] | None, bytes]:
+    """The manifest of the folder (None when missing or unreadable) and its bytes."""
+    try:
+        data = (out / MANIFEST).read_bytes()
+        document = json.loads(data)
+    except FileNotFoundError:
+        return None, b""
+    except (OSError, ValueError):
+        return None, b""  # unreadable: build as if there were none (every file rewritten)
+    if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
+        return None, data
+    if not isinstance(document.get("files"), dict):
+        return None, data
+    return document, data
+
+
 class OutputTree:
     """One build's writes into ``out``; use as a context manager around the build.
 
@@ -68,9 +86,14 @@ class OutputTree:
         self._lock_fd: int | None = None
         self._staging: Path | None = None
         self._previous: dict[str, tuple[str, str]] = {}
+        self._previous_groups: dict[str, str] = {}
+        self._groups: dict[str, str] = {}
         self._existing: set[str] = set()
         self._owned: set[str] = set()
         self._manifest_bytes = b""
+        # Known once open: the folder's manifest is there, readable, from the same setup, and
+        # this is no full build; so what it says of each file may be trusted.
+        self.trusted = False
 
     # -- the build's side ----------------------------------------------------------------------
 
@@ -87,6 +110,11 @@ class OutputTree:
             raise PublishError(f"cannot prepare the output folder {out}: {e.strerror or e}") from e
         manifest = self._read_manifest()
         self._existing = self._files_on_disk()
+        self.trusted = (
+            manifest is not None
+            and not self.full
+            and manifest.get("fingerprint") == self.fingerprint
+        )
         if manifest is not None and not self.full:
             same_setup = manifest.get("fingerprint") == self.fingerprint
             for path, entry in manifest["files"].items():
@@ -94,6 +122,8 @@ class OutputTree:
                     # Under other templates or settings no page is known to be up to date, but
                     # its digest still spares rewriting the same bytes.
                     self._previous[path] = (entry[0] if same_setup else "", entry[1])
+            if same_setup and isinstance(manifest.get("groups"), dict):
+                self._previous_groups = manifest["groups"]
         if manifest is not None:
             self._owned = set(manifest["files"])
         else:
@@ -115,6 +145,28 @@ class OutputTree:
         self._entries[path] = previous
         self.stats.unchanged += 1
         return True
+
+    def group_up_to_date(self, name: str, key: str, paths: Sequence[str]) -> bool:
+        """True (and every file of the group is kept) when the group of files ``name`` was
+        made from ``key`` before and each of ``paths`` is there as it was written. The caller
+        records the group's key, once, with :meth:`group` otherwise."""
+        if self._previous_groups.get(name) != key:
+            return False
+        previous = self._previous
+        if any(previous.get(path, ("", ""))[0] == "" for path in paths):
+            return False
+        for path in paths:
+            self.up_to_date(path, previous[path][0])
+        self.group(name, key)
+        return True
+
+    def group(self, name: str, key: str) -> None:
+        """Record that the files of group ``name`` (say, the pages of one listing) are made
+        from ``key``: a later build finding the same key may keep them all without looking at
+        each (:meth:`group_up_to_date`)."""
+        if name in self._groups:
+            raise PublishError(f"two groups of the build are both {name}")
+        self._groups[name] = key
 
     def put(self, path: str, fingerprint: str, data: bytes) -> None:
         """Record ``data`` as the file at ``path``, staging it unless it is already on disk."""
@@ -188,19 +240,8 @@ class OutputTree:
             os.close(self._lock_fd)  # closing releases the lock
             self._lock_fd = None
 
-    def _read_manifest(self) -> dict[str, dict[str, list[str]]] | None:
-        try:
-            self._manifest_bytes = (self.out / MANIFEST).read_bytes()
-            document = json.loads(self._manifest_bytes)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
-            return None  # unreadable: build as if there were none (every file rewritten)
-        if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
-            return None
-        files = document.get("files")
-        if not isinstance(files, dict):
-            return None
+    def _read_manifest(self) -> dict[str, Any] | None:
+        document, self._manifest_bytes = read_manifest(self.out)
         return document
 
     def _files_on_disk(self) -> set[str]:
@@ -217,7 +258,8 @@ class OutputTree:
         document = {
             "format": MANIFEST_FORMAT,
             "fingerprint": self.fingerprint,
-            "files": {path: list(self._entries[path]) for path in sorted(self._entries)},
+            "files": {path: self._entries[path] for path in sorted(self._entries)},
+            "groups": dict(sorted(self._groups.items())),
         }
         data = json.dumps(document, separators=(",", ":")).encode("utf-8") + b"\n"
         if data == self._manifest_bytes:

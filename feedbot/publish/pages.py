@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from feedbot.publish.catalog import Listed
 from feedbot.records import Item, SourceStatus, TopicRef
 from feedbot.sanitize import is_web_url
 
@@ -63,6 +63,8 @@ class Page:
     feeds: tuple[FeedLink, ...] = ()
     description: str = ""
     in_sitemap: bool = True
+    open: bool = False  # a listing's front page or its newest numbered one: where new items land
+    listing: str = ""  # the front page's path, for every page of a paginated listing
 
     @property
     def root(self) -> str:
@@ -76,7 +78,7 @@ class Plan:
 
     pages: list[Page] = field(default_factory=list)
     day_pages: dict[int, str] = field(default_factory=dict)  # item index → its day page
-    local_days: list[date] = field(default_factory=list)  # each item's day in the site's zone
+    local_days: list[str] = field(default_factory=list)  # each item's day in the site's zone, ISO
     days: list[tuple[date, int]] = field(default_factory=list)  # newest first, with counts
     by_topic: dict[str, list[int]] = field(default_factory=dict)  # item indexes, newest first
 
@@ -110,7 +112,7 @@ def paginate(count: int, front_size: int, page_size: int) -> list[tuple[int | No
     return pages
 
 
-def paper_page(item: Item) -> str:
+def paper_page(item: Item | Listed) -> str:
     return f"papers/{item.anchor}.html"
 
 
@@ -125,35 +127,34 @@ def image_of(item: Item) -> str | None:
 
 
 def plan_site(
-    items: Sequence[Item],
+    items: Sequence[Listed],
     topics: Sequence[TopicRef],
     sources: Sequence[SourceStatus],
     *,
     title: str,
-    zone: ZoneInfo,
     home_items: int,
     page_size: int,
 ) -> Plan:
     """Every page of the site for ``items`` (newest first)."""
     plan = Plan()
-    by_day: dict[date, list[int]] = defaultdict(list)
+    by_day: dict[str, list[int]] = defaultdict(list)  # by ISO day
     by_topic: dict[str, list[int]] = defaultdict(list)
     by_source: dict[str, list[int]] = defaultdict(list)
     papers: list[int] = []
     local_days = plan.local_days
     for index, item in enumerate(items):
-        day = item.date.astimezone(zone).date()
-        local_days.append(day)
-        by_day[day].append(index)
-        for topic in item.topics:
-            by_topic[topic.id].append(index)
-        for source in item.sources:
-            by_source[source.slug].append(index)
-        if item.doi or item.arxiv_id:
+        local_days.append(item.day)
+        by_day[item.day].append(index)
+        for topic_id in item.topics:
+            by_topic[topic_id].append(index)
+        for slug in item.sources:
+            by_source[slug].append(index)
+        if item.paper:
             papers.append(index)
-    days = sorted(by_day, reverse=True)
+    day_names = sorted(by_day, reverse=True)
+    days = [date.fromisoformat(day) for day in day_names]
     plan.by_topic = {topic.id: by_topic[topic.id] for topic in topics}
-    plan.days = [(day, len(by_day[day])) for day in days]
+    plan.days = [(day, len(by_day[name])) for day, name in zip(days, day_names, strict=True)]
     overall = feed_links(title)
 
     def listing(
@@ -180,29 +181,30 @@ def plan_site(
                 older = numbered(number - 1) if number > 1 else None
             pager = Pager(number, newer, older, front, numbered(1) if highest else None)
             path = front if number is None else numbered(number)
-            shown = tuple(indexes[i] for i in span)
+            shown = tuple(indexes[span.start : span.stop])
             extra = (front_extra or {}) if number is None else {}
             pages.append(
                 Page(path, template, {**context, **extra, "pager": pager}, shown, feeds,
-                     description)
+                     description, open=number is None or number == highest, listing=front)
             )  # fmt: skip
         return pages
 
     plan.pages += listing(
         list(range(len(items))), "index.html", lambda n: f"page/{n}.html", "index.html",
-        home_items, {"heading": "Latest", "days": days[:14]},
+        home_items, {"heading": "Latest"},
         description=f"The newest links and papers collected by {title}.",
+        front_extra={"days": days[:14]},
     )  # fmt: skip
-    for position, day in enumerate(days):
+    for position, (day, name) in enumerate(zip(days, day_names, strict=True)):
         newer_day = days[position - 1] if position > 0 else None
         older_day = days[position + 1] if position + 1 < len(days) else None
-        stem = f"days/{day.isoformat()}"
+        stem = f"days/{name}"
         pages = listing(
-            by_day[day], f"{stem}.html", lambda n, stem=stem: f"{stem}.{n}.html", "day.html",  # type: ignore[misc]
+            by_day[name], f"{stem}.html", lambda n, stem=stem: f"{stem}.{n}.html", "day.html",  # type: ignore[misc]
             page_size,
             {"day": day, "newer_day": newer_day, "older_day": older_day},
-            description=f"Everything {title} collected on {day.isoformat()}.",
-            front_extra={"count": len(by_day[day])},
+            description=f"Everything {title} collected on {name}.",
+            front_extra={"count": len(by_day[name])},
         )  # fmt: skip
         for page in pages:
             for index in page.items:
@@ -234,7 +236,7 @@ def plan_site(
         item = items[index]
         plan.pages.append(
             Page(paper_page(item), "paper.html", {"day_page": plan.day_pages[index]},
-                 (index,), overall, item.summary_text[:200])
+                 (index,), overall, item.blurb)
         )  # fmt: skip
     plan.pages.append(
         Page("days/index.html", "archive.html", {"heading": "Archive", "days": plan.days},

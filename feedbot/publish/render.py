@@ -14,6 +14,7 @@ from jinja2 import (
     BaseLoader,
     ChoiceLoader,
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
@@ -37,6 +38,10 @@ def make_environment(zone: ZoneInfo, user_templates: Path | None = None) -> Envi
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,  # one build reads each template once; no stat() per page
+        # Compiled templates kept between runs (in a private folder under the system's temp
+        # folder, by template and source checksum): compiling them costs more than a small
+        # incremental build.
+        bytecode_cache=FileSystemBytecodeCache(),
     )
 
     def local(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -15,27 +15,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import date
 
 from feedbot.records import Item
 
 SUMMARY_CHARS = 200  # of each summary, in the index
 
 
-def entry(item: Item, page: str, day: date) -> list[str]:
-    """One item of the index."""
+def fields(item: Item) -> list[str]:
+    """What the index holds of an item wherever it is listed: ``[title, href, anchor, sources,
+    topics, summary]``."""
     summary = item.summary_text
     if len(summary) > SUMMARY_CHARS:
         summary = summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
     return [
         item.title,
         item.href or "",
-        f"{page}#{item.anchor}",
-        day.isoformat(),
+        item.anchor,
         ", ".join(source.name for source in item.sources),
         ", ".join(topic.name for topic in item.topics),
         summary,
     ]
+
+
+def entry(item_fields: Sequence[str], page: str, day: str) -> list[str]:
+    """One item of the index, from its :func:`fields`, its place on the site and its day
+    (ISO)."""
+    title, href, anchor, sources, topics, summary = item_fields
+    return [title, href, f"{page}#{anchor}", day, sources, topics, summary]
 
 
 def shard_js(month: str, entries: Sequence[list[str]]) -> bytes:
@@ -56,11 +62,11 @@ def _js_json(value: object) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def group_by_month(days: Sequence[date], indexes: Mapping[int, str]) -> dict[str, list[int]]:
-    """Item indexes by month (from each item's local day), newest month first (items come
+def group_by_month(days: Sequence[str], indexes: Mapping[int, str]) -> dict[str, list[int]]:
+    """Item indexes by month (from each item's local day, ISO), newest month first (items come
     newest first); only items that have a page."""
     months: dict[str, list[int]] = {}
     for index, day in enumerate(days):
         if index in indexes:
-            months.setdefault(f"{day.year:04d}-{day.month:02d}", []).append(index)
+            months.setdefault(day[:7], []).append(index)
     return months

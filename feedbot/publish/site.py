@@ -20,6 +20,7 @@ Nothing in a page depends on the time of the build, so a build with nothing new 
 from __future__ import annotations
 
 import hashlib
+import marshal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -35,9 +36,11 @@ import feedbot
 from feedbot.config import Settings
 from feedbot.errors import PublishError
 from feedbot.publish import feeds, fingerprint, search
+from feedbot.publish.catalog import Catalog, ItemsOf
 from feedbot.publish.output import OutputTree, WriteStats
 from feedbot.publish.pages import (
     Page,
+    Pager,
     Plan,
     feed_links,
     image_of,
@@ -69,11 +72,16 @@ class BuildReport:
 
 @dataclass(frozen=True)
 class Output:
-    """One file of the build: its path, its fingerprint, and how to make its bytes."""
+    """One file of the build: its path, its fingerprint, and how to make its bytes; what of
+    the catalog ``make`` uses (fetched in batches for all the files a build renders)."""
 
     path: str
     fingerprint: str
     make: Callable[[], bytes]
+    items: Sequence[int] = ()  # full records
+    cards: Sequence[int] = ()  # cards, for the folder depth ``root``
+    root: str = ""
+    search: Sequence[int] = ()  # search-index fields
 
 
 def day_of(item: Item, settings: Settings) -> date:
@@ -90,37 +98,89 @@ def build_site(
     *,
     full: bool = False,
 ) -> BuildReport:
-    """Build the site and feeds into ``settings.output_path``, rewriting only what changed
-    (everything with ``full``). ``now`` is not written into any page."""
+    """Build the site and feeds of ``items`` (all in memory, newest first) into
+    ``settings.output_path``, rewriting only what changed (everything with ``full``). ``now``
+    is not written into any page."""
     del now  # kept in the signature: callers pass their clock; pages must not show it
+    catalog = Catalog.of_items(items, settings.zone)
+    return build_catalog(catalog, topics, sources, settings, env, full=full)
+
+
+def build_catalog(
+    catalog: Catalog,
+    topics: Sequence[TopicRef],
+    sources: Sequence[SourceStatus],
+    settings: Settings,
+    env: Environment,
+    *,
+    full: bool = False,
+    tree: OutputTree | None = None,
+) -> BuildReport:
+    """Build the site of ``catalog`` (see :func:`build_site`). Only the files whose fingerprint
+    changed are rendered, and only their items are fetched from the catalog. ``tree``: the
+    output folder, opened already (with :func:`setup_fingerprint`) by the caller."""
+    if tree is None:
+        setup = setup_fingerprint(env, settings, resource_dir("static"), topics)
+        with OutputTree(settings.output_path, setup, full=full) as opened:
+            return build_catalog(catalog, topics, sources, settings, env, tree=opened)
     plan = plan_site(
-        items, topics, sources, title=settings.title, zone=settings.zone,
+        catalog.listed, topics, sources, title=settings.title,
         home_items=settings.home_items, page_size=settings.page_size,
     )  # fmt: skip
     static_dir = resource_dir("static")
-    setup = setup_fingerprint(env, settings, static_dir)
-    digests = [fingerprint.digest(item) for item in items]
-    renderer = Renderer(env, items, topics, settings)
-    feed_files = list(feed_outputs(items, topics, plan, settings, digests))
+    digests = catalog.digests
+    catalog.hot_cards = hot_cards(plan)
+    renderer = Renderer(env, catalog, topics, settings)
+    feed_files = list(feed_outputs(catalog, topics, plan, settings, digests))
     outputs = [
-        *page_outputs(plan, digests, renderer),
+        *page_outputs(plan, digests, renderer, tree),
         *feed_files,
-        *search_outputs(items, plan, settings, digests),
+        *search_outputs(catalog, plan, digests),
         *extra_outputs(plan, settings, renderer, static_dir),
     ]
-    with OutputTree(settings.output_path, setup, full=full) as tree:
-        for output in outputs:
-            if not tree.up_to_date(output.path, output.fingerprint):
-                tree.put(output.path, output.fingerprint, output.make())
-        stats: WriteStats = tree.commit()
-    html_pages = sum(1 for o in outputs if o.path.endswith(".html"))
+    stale = [o for o in outputs if not tree.up_to_date(o.path, o.fingerprint)]
+    _fetch_for(catalog, stale)
+    # Newest items first across all listings, each card let go once the last page showing it
+    # is made: a full build then holds the cards of a few weeks of items, not of all of them.
+    catalog.count_card_uses((o.cards, o.root) for o in stale if o.cards)
+    for output in sorted(stale, key=lambda o: min(o.cards, default=-1)):
+        tree.put(output.path, output.fingerprint, output.make())
+        catalog.release_cards(output.cards, output.root)
+    stats: WriteStats = tree.commit()
+    html_pages = len(plan.pages) + 1  # and 404.html
     return BuildReport(
-        settings.output_path, html_pages, len(feed_files), len(items),
+        settings.output_path, html_pages, len(feed_files), len(catalog),
         stats.written, stats.unchanged, stats.deleted, stats.bytes_written,
     )  # fmt: skip
 
 
-def setup_fingerprint(env: Environment, settings: Settings, static_dir: Path) -> str:
+def _fetch_for(catalog: Catalog, outputs: Sequence[Output]) -> None:
+    """Get from the catalog, in a few batches, everything these outputs are made from."""
+    if catalog.in_memory:
+        return  # everything is there
+    to_render = catalog.fetch_cards({(i, o.root) for o in outputs for i in o.cards})
+    catalog.fetch({i for o in outputs for i in o.items}.union(to_render))
+    catalog.fetch_search({i for o in outputs for i in o.search})
+
+
+HOT_DAYS = 3  # the newest days whose pages new items usually land on
+
+
+def hot_cards(plan: Plan) -> set[tuple[int, str]]:
+    """The cards worth keeping for the next build: those on the pages new items land on (each
+    listing's front page and newest numbered page; of the day listings, the newest few)."""
+    recent = {f"days/{day.isoformat()}" for day, _ in plan.days[:HOT_DAYS]}
+    hot: set[tuple[int, str]] = set()
+    for page in plan.pages:
+        if page.open and (page.template != "day.html" or page.path.split(".")[0] in recent):
+            root = page.root
+            hot.update((i, root) for i in page.items)
+    return hot
+
+
+def setup_fingerprint(
+    env: Environment, settings: Settings, static_dir: Path, topics: Sequence[TopicRef]
+) -> str:
     """What every output depends on besides its own inputs: feedbot's publishing code, the
     templates (the user's and ours), the static files and the settings that shape pages. When
     it changes, every page is rendered again (and rewritten only if its bytes differ)."""
@@ -143,6 +203,8 @@ def setup_fingerprint(env: Environment, settings: Settings, static_dir: Path) ->
         include={"title", "base_url", "timezone", "home_items", "page_size", "feed_items"}
     )
     hasher.update(repr(sorted(shaping.items())).encode())
+    # The taxonomy's names and order are in every item's topics: a new order is a new setup.
+    hasher.update(repr([(topic.id, topic.name) for topic in topics]).encode())
     return hasher.hexdigest()
 
 
@@ -153,11 +215,11 @@ class Renderer:
     """Renders pages; each item's card once per folder depth, however many pages list it."""
 
     def __init__(
-        self, env: Environment, items: Sequence[Item], topics: Sequence[TopicRef],
+        self, env: Environment, catalog: Catalog, topics: Sequence[TopicRef],
         settings: Settings,
     ) -> None:  # fmt: skip
         self.env = env
-        self.items = items
+        self.catalog = catalog
         self.settings = settings
         self.common = {
             "title": settings.title,
@@ -165,7 +227,6 @@ class Renderer:
             "base_url": settings.base_url,
         }
         self.zone = settings.zone
-        self._cards: dict[tuple[int, str], Markup] = {}
         self._card_template: Template | None = None
 
     def template(self, name: str) -> Template:
@@ -175,22 +236,22 @@ class Renderer:
             raise PublishError(f"cannot load template {name}: {e}") from e
 
     def card(self, index: int, root: str) -> Markup:
-        key = (index, root)
-        cached = self._cards.get(key)
+        cached = self.catalog.card(index, root)
         if cached is None:
             if self._card_template is None:
                 self._card_template = self.template("_card.html")
-            item = self.items[index]
+            item = self.catalog.item(index)
             try:
                 html = self._card_template.render(card_context(item, root, self.zone))
             except TemplateError as e:
                 raise PublishError(f"cannot render the card of {item.url}: {e}") from e
-            cached = self._cards[key] = Markup(html)
+            cached = Markup(html)
+            self.catalog.keep_card(index, root, cached)
         return cached
 
     def page(self, page: Page, root: str | None = None) -> bytes:
         root = page.root if root is None else root
-        shown = [self.items[i] for i in page.items]
+        shown = ItemsOf(self.catalog, page.items)
         cards = [self.card(i, root) for i in page.items]
         context = {
             **self.common,
@@ -246,28 +307,98 @@ def page_url(base_url: str, path: str) -> str:
 # -- the outputs -------------------------------------------------------------------------------
 
 
-def page_outputs(plan: Plan, digests: Sequence[bytes], renderer: Renderer) -> Iterator[Output]:
+PAGE_BLOCK = 32  # numbered pages of a listing kept or checked together
+
+
+def page_outputs(
+    plan: Plan, digests: Sequence[bytes], renderer: Renderer, tree: OutputTree
+) -> Iterator[Output]:
+    """The HTML pages that may have changed.
+
+    Most pages of a big site are as the previous build left them, and working out each one's
+    fingerprint would cost more than a small build. So pages come in groups with one key each,
+    a digest of everything the group's pages are made from: a group whose key is unchanged is
+    kept whole (:meth:`OutputTree.group_up_to_date`). The groups: each listing's numbered pages
+    in blocks of :data:`PAGE_BLOCK` (counted from the oldest, so new items leave the old blocks
+    alone), and the paper pages by the first characters of their name. Front pages and the
+    rest are checked one by one."""
+    listings: dict[str, list[Page]] = {}
+    papers: dict[str, list[Page]] = {}
     for page in plan.pages:
-        print_key = (
-            page.path, page.template, page.description,
-            fingerprint.record_key(page.context), fingerprint.record_key(page.feeds),
+        if page.listing and page.path != page.listing:
+            listings.setdefault(page.listing, []).append(page)
+        elif page.template == "paper.html":
+            papers.setdefault(page.path[: len("papers/item-") + 2], []).append(page)
+        else:
+            yield _page_output(page, digests, renderer)
+    for name, pages in listings.items():
+        # A numbered page's context is the listing's plus its own pager.
+        shared = {key: value for key, value in pages[0].context.items() if key != "pager"}
+        common = (
+            pages[0].template, pages[0].description, fingerprint.record_key(shared),
+            fingerprint.record_key(pages[0].feeds),
         )  # fmt: skip
-        yield Output(
-            page.path,
-            fingerprint.combine((digests[i] for i in page.items), *print_key),
-            lambda page=page: renderer.page(page),  # type: ignore[misc]
+        blocks: dict[int, list[Page]] = {}
+        for page in pages:
+            blocks.setdefault((page.context["pager"].number - 1) // PAGE_BLOCK, []).append(page)
+        for block, members in blocks.items():
+            pagers = [_pager_key(page.context["pager"]) for page in members]
+            yield from _group(f"{name}#{block}", members, (common, pagers), digests, renderer, tree)
+    for name, pages in papers.items():
+        each = [(page.description, fingerprint.record_key(page.context)) for page in pages]
+        yield from _group(
+            name, pages, (fingerprint.record_key(pages[0].feeds), each), digests, renderer, tree
         )
 
 
+def _pager_key(pager: Pager) -> tuple[Any, ...]:
+    return (pager.number, pager.newer, pager.older, pager.front, pager.oldest)
+
+
+def _group(
+    name: str,
+    pages: Sequence[Page],
+    common: Any,
+    digests: Sequence[bytes],
+    renderer: Renderer,
+    tree: OutputTree,
+) -> Iterator[Output]:
+    paths = [page.path for page in pages]
+    hasher = hashlib.blake2b(digest_size=fingerprint.DIGEST_SIZE)
+    hasher.update(marshal.dumps((common, paths), fingerprint.MARSHAL_VERSION))
+    hasher.update(b"".join([digests[i] for page in pages for i in page.items]))
+    key = hasher.hexdigest()
+    if tree.group_up_to_date(name, key, paths):
+        return
+    tree.group(name, key)
+    for page in pages:
+        yield _page_output(page, digests, renderer)
+
+
+def _page_output(page: Page, digests: Sequence[bytes], renderer: Renderer) -> Output:
+    print_key = (
+        page.path, page.template, page.description,
+        fingerprint.record_key(page.context), fingerprint.record_key(page.feeds),
+    )  # fmt: skip
+    return Output(
+        page.path,
+        fingerprint.combine((digests[i] for i in page.items), *print_key),
+        lambda page=page: renderer.page(page),  # type: ignore[misc]
+        items=page.items if page.template == "paper.html" else (),
+        cards=page.items,
+        root=page.root,
+    )
+
+
 def feed_outputs(
-    items: Sequence[Item], topics: Sequence[TopicRef], plan: Plan, settings: Settings,
+    catalog: Catalog, topics: Sequence[TopicRef], plan: Plan, settings: Settings,
     digests: Sequence[bytes],
 ) -> Iterator[Output]:  # fmt: skip
     """The feeds: overall (feed.xml, atom.xml, feed.json) and per topic
     (topics/ID.xml, .atom, .json), each with the newest ``feed_items`` items."""
     base = settings.base_url
     limit = settings.feed_items
-    chosen_all = list(range(min(limit, len(items))))
+    chosen_all = list(range(min(limit, len(catalog))))
     sets: list[tuple[str, str, str, list[int]]] = [("", settings.title, "", chosen_all)]
     for topic in topics:
         sets.append((f"topics/{topic.id}.", f"{settings.title}: {topic.name}",
@@ -277,29 +408,30 @@ def feed_outputs(
         rss_path, atom_path, json_path = links.values()
         description = f"{title}, curated by feedbot"
         home = base + page
-        subset = [items[i] for i in chosen]
+        subset = ItemsOf(catalog, chosen)
         parts = [digests[i] for i in chosen]
         yield Output(
             rss_path, fingerprint.combine(parts, "rss", title, home, base + rss_path, description),
             lambda s=subset, t=title, h=home, p=rss_path, d=description: feeds.rss(  # type: ignore[misc]
-                s, title=t, link=h, self_url=base + p, description=d),
+                list(s), title=t, link=h, self_url=base + p, description=d),
+            items=chosen,
         )  # fmt: skip
         yield Output(
             atom_path, fingerprint.combine(parts, "atom", title, home, base + atom_path),
             lambda s=subset, t=title, h=home, p=atom_path: feeds.atom(  # type: ignore[misc]
-                s, title=t, link=h, self_url=base + p, feed_id=base + p),
+                list(s), title=t, link=h, self_url=base + p, feed_id=base + p),
+            items=chosen,
         )  # fmt: skip
         yield Output(
             json_path,
             fingerprint.combine(parts, "json", title, home, base + json_path, description),
             lambda s=subset, t=title, h=home, p=json_path, d=description: feeds.json_feed(  # type: ignore[misc]
-                s, title=t, link=h, self_url=base + p, description=d),
+                list(s), title=t, link=h, self_url=base + p, description=d),
+            items=chosen,
         )  # fmt: skip
 
 
-def search_outputs(
-    items: Sequence[Item], plan: Plan, settings: Settings, digests: Sequence[bytes]
-) -> Iterator[Output]:
+def search_outputs(catalog: Catalog, plan: Plan, digests: Sequence[bytes]) -> Iterator[Output]:
     days = plan.local_days
     months = search.group_by_month(days, plan.day_pages)
     yield Output(
@@ -314,8 +446,9 @@ def search_outputs(
             fingerprint.combine((digests[i] for i in indexes), "search", month, where),
             lambda month=month, indexes=indexes: search.shard_js(  # type: ignore[misc]
                 month,
-                [search.entry(items[i], plan.day_pages[i], days[i]) for i in indexes],
+                [search.entry(catalog.search(i), plan.day_pages[i], days[i]) for i in indexes],
             ),
+            search=indexes,
         )  # fmt: skip
 
 

@@ -1,0 +1,296 @@
+"""Site builds from the database that read only what changed since the previous build.
+
+A full build loads every item (``Store.items()``: seconds for 100,000 of them). After it, the
+database keeps, for the next build:
+
+* ``site_builds``: the setup fingerprint and output folder the build was made for, and the
+  time it started;
+* ``site_months``: by month, the facts planning needs of each item (:class:`~feedbot.publish.
+  catalog.Listed`, its digest included) and its search-index fields, each month in one blob:
+  reading 100,000 rows would cost more than reading a few blobs and making the tuples, and a
+  build rewrites only the months its changes fall in;
+* ``site_cards``: the rendered cards of the items on the pages new items land on (each
+  listing's front page and newest numbered page), by item digest.
+
+The next build then loads only the items whose links changed (``links.changed_at``, stamped by
+the store on every write that changes an item) since the previous build started, less
+:data:`LATE_COMMIT_MARGIN` (a write stamped before that start but committed after it is still
+seen), plus items new to the index; items that are no longer items are dropped. Everything else
+comes from the index; full records and cards are fetched only for the pages that changed.
+
+A different setup (templates, settings, feedbot's version), another output folder, a folder
+without a manifest, or ``--full`` make a full build, which rewrites them all.
+"""
+
+from __future__ import annotations
+
+import marshal
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from operator import itemgetter
+from typing import Any
+
+from jinja2 import Environment
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from feedbot.config import Settings
+from feedbot.models import SiteBuild, SiteCard, SiteMonth
+from feedbot.publish.catalog import Catalog, Listed, listed
+from feedbot.publish.fingerprint import MARSHAL_VERSION
+from feedbot.publish.output import OutputTree
+from feedbot.publish.site import BuildReport, build_catalog, setup_fingerprint
+from feedbot.records import Item, SourceStatus, TopicRef
+from feedbot.resources import resource_dir
+
+LATE_COMMIT_MARGIN = timedelta(minutes=15)  # longer than any of the store's write transactions
+CHUNK = 500  # ids per IN (…) query
+BUILD = "site"
+
+months_t = SiteMonth.__table__  # type: ignore[attr-defined]
+cards_t = SiteCard.__table__  # type: ignore[attr-defined]
+builds_t = SiteBuild.__table__  # type: ignore[attr-defined]
+
+LoadItems = Callable[[Collection[int] | None], list[Item]]  # by link id; None: every item
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed in the database since the previous build, by link id."""
+
+    reloaded: list[Item]  # new or changed items, in full
+    removed: set[int]  # ids that are no longer items
+
+
+class SiteCache:
+    """The site build's tables (``site_builds``, ``site_months``, ``site_cards``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def previous(self) -> tuple[str, str, datetime | None] | None:
+        """(setup fingerprint, output folder, start) of the previous build, if any."""
+        query = select(builds_t.c.setup, builds_t.c.output, builds_t.c.started_at)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(builds_t.c.name == BUILD)).first()
+        return None if row is None else (row.setup, row.output, row.started_at)
+
+    def listed(self) -> list[Listed]:
+        """Every item of the previous build's index, newest first."""
+        query = select(months_t.c["items"]).order_by(months_t.c.month.desc())
+        make = tuple.__new__
+        found: list[Listed] = []
+        with self.engine.connect() as conn:
+            for blob in conn.execute(query).scalars():
+                found += [make(Listed, row) for row in marshal.loads(blob)]
+        return found
+
+    def cards(self, keys: Collection[tuple[int, str]]) -> dict[tuple[int, str], tuple[bytes, str]]:
+        """Cached cards by (link id, root): (the item's digest when rendered, html)."""
+        wanted = set(keys)
+        found: dict[tuple[int, str], tuple[bytes, str]] = {}
+        ids = sorted({link_id for link_id, _ in wanted})
+        query = select(cards_t.c.link_id, cards_t.c.root, cards_t.c.digest, cards_t.c.html)
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                for row in conn.execute(query.where(cards_t.c.link_id.in_(chunk))):
+                    key = (row.link_id, row.root)
+                    if key in wanted:
+                        found[key] = (bytes(row.digest), row.html)
+        return found
+
+    def search(self, months: Mapping[int, str]) -> dict[int, list[str]]:
+        """The search-index fields of these items (by id, with each one's month), as the
+        previous build stored them."""
+        by_month = self._search_months(set(months.values()))
+        found: dict[int, list[str]] = {}
+        for link_id, month in months.items():
+            fields = by_month.get(month, {}).get(link_id)
+            if fields is not None:
+                found[link_id] = fields
+        return found
+
+    def _search_months(self, months: Collection[str]) -> dict[str, dict[int, list[str]]]:
+        query = select(months_t.c.month, months_t.c.search)
+        query = query.where(months_t.c.month.in_(sorted(months)))
+        with self.engine.connect() as conn:
+            return {
+                row.month: marshal.loads(zlib.decompress(row.search)) for row in conn.execute(query)
+            }
+
+    def save(
+        self,
+        catalog: Catalog,
+        changes: Changes | None,
+        *,
+        setup: str,
+        output: str,
+        started_at: datetime,
+        previous: Sequence[Listed] = (),
+    ) -> None:
+        """Record what this build knew, in one transaction: the months its changes fall in
+        (every month: ``changes`` None, a full build), the cards worth keeping, and the build
+        itself. ``previous``: the index this build started from (to find the months items
+        left)."""
+        with self.engine.begin() as conn:
+            self._save_months(conn, catalog, changes, previous)
+            self._save_cards(conn, catalog, full=changes is None)
+            values = {"setup": setup, "output": output, "started_at": started_at}
+            updated = conn.execute(update(builds_t).where(builds_t.c.name == BUILD).values(values))
+            if updated.rowcount == 0:
+                conn.execute(insert(builds_t).values(name=BUILD, **values))
+
+    def _save_months(
+        self,
+        conn: Connection,
+        catalog: Catalog,
+        changes: Changes | None,
+        previous: Sequence[Listed],
+    ) -> None:
+        searches: dict[str, dict[int, list[str]]] = defaultdict(dict)
+        if changes is None:
+            conn.execute(delete(months_t))
+            touched = None
+        else:
+            changed = {item.id for item in changes.reloaded} | changes.removed
+            touched = {e.day[:7] for e in previous if e.id in changed}
+            touched |= {e.day[:7] for e in catalog.listed if e.id in changed}
+            searches.update(self._search_months(touched))
+            for fields_by_id in searches.values():
+                for link_id in changed:
+                    fields_by_id.pop(link_id, None)
+        items: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for index, entry in enumerate(catalog.listed):
+            month = entry.day[:7]
+            if touched is not None and month not in touched:
+                continue
+            items[month].append(tuple(entry))
+            if entry.id not in searches[month]:
+                fields = catalog.search_of(index)
+                if fields is None:
+                    catalog.fetch_search([index])
+                    fields = catalog.search(index)
+                searches[month][entry.id] = fields
+        if touched is not None:
+            conn.execute(delete(months_t).where(months_t.c.month.in_(sorted(touched))))
+        rows = [
+            # marshal takes plain tuples only; the facts uncompressed (read on every build,
+            # where zlib would cost more than it saves), the search fields compressed.
+            {"month": month, "items": marshal.dumps(rows, MARSHAL_VERSION),
+             "search": zlib.compress(marshal.dumps(searches[month], MARSHAL_VERSION), 1)}
+            for month, rows in sorted(items.items())
+        ]  # fmt: skip
+        if rows:
+            conn.execute(insert(months_t), rows)
+
+    def _save_cards(self, conn: Connection, catalog: Catalog, *, full: bool) -> None:
+        keep: list[dict[str, Any]] = [
+            {"link_id": catalog.listed[index].id, "root": root,
+             "digest": catalog.listed[index].digest, "html": str(html)}
+            for (index, root), html in catalog.rendered_cards.items()
+            if (index, root) in catalog.hot_cards
+        ]  # fmt: skip
+        if full:
+            conn.execute(delete(cards_t))
+        else:
+            # A card rendered again replaces the old one; the rest of the cache stays.
+            for chunk in _chunks(sorted({int(row["link_id"]) for row in keep})):
+                conn.execute(delete(cards_t).where(cards_t.c.link_id.in_(chunk)))
+        for start in range(0, len(keep), 2000):
+            conn.execute(insert(cards_t), keep[start : start + 2000])
+        if not full:
+            self._prune_cards(conn, catalog)
+
+    def _prune_cards(self, conn: Connection, catalog: Catalog) -> None:
+        """Drop the cards no longer on a page new items land on, once they outnumber those
+        that are (so the cache stays about the size of the pages that change)."""
+        hot = {(catalog.listed[index].id, root) for index, root in catalog.hot_cards}
+        stored = conn.execute(select(cards_t.c.link_id, cards_t.c.root)).all()
+        cold = [(row.link_id, row.root) for row in stored if (row.link_id, row.root) not in hot]
+        if len(cold) <= len(hot):
+            return
+        # Whole items at a time (their hot cards, if any, are rendered again when needed):
+        # simpler than deleting (link, root) pairs one by one, and rare.
+        for chunk in _chunks(sorted({link_id for link_id, _ in cold})):
+            conn.execute(delete(cards_t).where(cards_t.c.link_id.in_(chunk)))
+
+
+def build_from_database(
+    engine: Engine,
+    load: LoadItems,
+    changed_since: Callable[[datetime], set[int]],
+    current_ids: Callable[[], set[int]],
+    wall_clock: Callable[[], datetime],
+    topics: Sequence[TopicRef],
+    sources: Sequence[SourceStatus],
+    settings: Settings,
+    env: Environment,
+    *,
+    full: bool = False,
+) -> BuildReport:
+    """Build the site from the database, incrementally when the previous build's index
+    allows it (see the module's docstring).
+
+    ``load``: items by link id (all with None); ``changed_since``: ids of links changed at or
+    after a time; ``current_ids``: ids of the links that are items; ``wall_clock``: the clock
+    the store stamps changes with."""
+    cache = SiteCache(engine)
+    started = wall_clock()
+    output = str(settings.output_path)
+    setup = setup_fingerprint(env, settings, resource_dir("static"), topics)
+    previous = None if full else cache.previous()
+    changes: Changes | None = None
+    previous_index: list[Listed] = []
+    with OutputTree(settings.output_path, setup, full=full) as tree:
+        if (
+            tree.trusted
+            and previous is not None
+            and previous[0] == setup
+            and previous[1] == output
+            and previous[2] is not None
+        ):
+            previous_index = cache.listed()
+            catalog, changes = _changed_catalog(
+                previous_index, cache, load, changed_since(previous[2] - LATE_COMMIT_MARGIN),
+                current_ids(), settings,
+            )  # fmt: skip
+        else:
+            catalog = Catalog.of_items(load(None), settings.zone)
+        report = build_catalog(catalog, topics, sources, settings, env, tree=tree)
+    cache.save(
+        catalog, changes, setup=setup, output=output, started_at=started, previous=previous_index
+    )
+    return report
+
+
+def _changed_catalog(
+    previous: Sequence[Listed],
+    cache: SiteCache,
+    load: LoadItems,
+    changed: set[int],
+    current: set[int],
+    settings: Settings,
+) -> tuple[Catalog, Changes]:
+    known = {entry.id for entry in previous}
+    reload = (changed & current) | (current - known)
+    fresh = load(reload) if reload else []
+    removed = (known - current) | (reload - {item.id for item in fresh})  # gone since
+    kept = [entry for entry in previous if entry.id not in reload and entry.id not in removed]
+    kept.extend(listed(item, settings.zone) for item in fresh)
+    ordered = sorted(kept, key=itemgetter(2, 1), reverse=True)  # (sort_time, url), newest first
+    catalog = Catalog(
+        ordered,
+        load=lambda ids: load(ids),
+        load_cards=cache.cards,
+        load_search=cache.search,
+    )
+    catalog.add(fresh)
+    return catalog, Changes(fresh, removed)
+
+
+def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]

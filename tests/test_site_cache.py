@@ -1,0 +1,246 @@
+"""Site builds from the database (``feedbot build``): after the first, a build reads only the
+items whose links changed since the previous one, and still writes exactly what a full build
+of the same database writes.
+
+Everything goes through the real store: feeds fetched from a local server, tags saved as the
+tagging stage saves them; the reference is a full build of ``App.items()`` into another folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from feedbot.app import App
+from feedbot.fixture_server import FixtureServer, Route
+from feedbot.models import SiteCard, SiteMonth
+from feedbot.publish import site
+from feedbot.publish.cache import SiteCache
+from feedbot.publish.output import MANIFEST
+from feedbot.records import Item
+from tests.conftest import Clock
+
+
+def rss(items: list[tuple[str, str, str, str]]) -> bytes:
+    """A feed of (guid, title, link, date) items."""
+    body = "".join(
+        f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
+        f"<pubDate>{date}</pubDate><description>About {title}.</description></item>"
+        for guid, title, link, date in items
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Feed</title>'
+        f"<link>https://feed.example.org/</link><description>d</description>{body}"
+        "</channel></rss>"
+    ).encode()
+
+
+def stories(
+    source: str, numbers: Iterable[int], *, shared: str = ""
+) -> list[tuple[str, str, str, str]]:
+    """One story a day back from 22 November 2026; ``shared``: links to another source's."""
+    found = []
+    for number in numbers:
+        day = datetime(2026, 11, 22, 10, tzinfo=UTC) - timedelta(days=number)
+        link = f"https://{shared or source}.example.org/story-{number}"
+        date = day.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        found.append((f"{source}-{number}", f"{source.title()} story {number}", link, date))
+    return found
+
+
+class Loads:
+    """What a build asked the database for: None for every item, else the ids."""
+
+    def __init__(self, app: App) -> None:
+        self.calls: list[Collection[int] | None] = []
+        self._items = app.items
+        app.items = self  # type: ignore[method-assign]
+
+    def __call__(self, link_ids: Collection[int] | None = None) -> list[Item]:
+        self.calls.append(None if link_ids is None else set(link_ids))
+        return self._items(link_ids)
+
+    @property
+    def everything(self) -> bool:
+        return any(call is None for call in self.calls)
+
+    def ids(self) -> set[int]:
+        return {i for call in self.calls if call is not None for i in call}
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture
+def database_url(any_database_url: str) -> str:
+    """Every test here on SQLite and on PostgreSQL."""
+    return any_database_url
+
+
+@pytest.fixture
+def wall() -> Clock:
+    return Clock(datetime.now(UTC))
+
+
+@pytest.fixture
+def app(server: FixtureServer, make_app: Callable[..., App], wall: Clock) -> App:
+    server.routes["/alpha.xml"] = Route(body=rss(stories("alpha", range(12))))
+    server.routes["/beta.xml"] = Route(body=rss(stories("beta", range(8), shared="alpha")))
+    built = make_app(
+        [{"name": "Alpha", "url": server.url("/alpha.xml")},
+         {"name": "Beta", "url": server.url("/beta.xml")}],
+        page_size=3, home_items=4, feed_items=3,
+    )  # fmt: skip
+    built.store.wall_clock = wall  # type: ignore[method-assign]
+    built.fetch()
+    return built
+
+
+def full_build(app: App, folder: Path) -> dict[str, bytes]:
+    """What a full build of the database writes, into ``folder`` (the index is not touched)."""
+    settings = app.settings.model_copy(update={"output_dir": str(folder)})
+    sources = [s for s in app.store.status() if s.active or s.entries]
+    site.build_site(app.items(), app.topics(), sources, settings, app.env, app.clock())
+    return tree(folder)
+
+
+def rebuild(app: App, wall: Clock) -> tuple[site.BuildReport, Loads]:
+    wall.now += timedelta(minutes=30)
+    loads = Loads(app)
+    try:
+        return app.build(), loads
+    finally:
+        del app.items  # the method again
+
+
+def test_the_first_build_loads_everything_and_records_an_index(app: App, wall: Clock) -> None:
+    report, loads = rebuild(app, wall)
+
+    assert loads.everything
+    index = SiteCache(app.store.engine).listed()
+    assert [entry.id for entry in index] == [item.id for item in app.items()]
+    assert report.items == len(index) == 12
+    with app.store.engine.connect() as conn:
+        months = conn.execute(select(func.count()).select_from(SiteMonth)).scalar_one()
+        cards = conn.execute(select(func.count()).select_from(SiteCard)).scalar_one()
+    assert months == 1  # November 2026
+    assert cards > 0
+
+
+def test_new_and_changed_entries_load_only_their_items_and_build_what_a_full_build_does(
+    app: App, server: FixtureServer, wall: Clock, tmp_path: Path
+) -> None:
+    rebuild(app, wall)
+    before = {item.url: item.id for item in app.items()}
+    changed = stories("alpha", range(-2, 12))  # two newer stories
+    guid, _, link, date = changed[5]
+    changed[5] = (guid, "Alpha story, retitled", link, date)
+    server.routes["/alpha.xml"] = Route(body=rss(changed))
+    app.fetch()
+
+    report, loads = rebuild(app, wall)
+
+    assert not loads.everything
+    retitled = before[link]
+    newer = {item.id for item in app.items() if item.url not in before}
+    assert len(newer) == 2
+    assert loads.ids() >= newer | {retitled}
+    assert len(loads.ids()) < report.items / 2
+    assert tree(app.settings.output_path) == full_build(app, tmp_path / "reference")
+    page = (app.settings.output_path / "index.html").read_text()
+    assert "Alpha story -2" in page
+
+
+def test_tags_and_lost_shares_reach_the_site(
+    app: App, server: FixtureServer, wall: Clock, tmp_path: Path
+) -> None:
+    rebuild(app, wall)
+    items = {item.url: item for item in app.items()}
+    shared = items["https://alpha.example.org/story-2"]
+    assert len(shared.sources) == 2
+    # Beta's posts now link to its own stories: Alpha's lose a sharer, Beta's are new items.
+    server.routes["/beta.xml"] = Route(body=rss(stories("beta", range(8))))
+    app.fetch()
+    tagged = items["https://alpha.example.org/story-7"]
+    app.store.save_tags({tagged.id: [("law", 0.9, "keyword title: story (+0.90)")]})
+
+    _, loads = rebuild(app, wall)
+
+    assert not loads.everything
+    assert {tagged.id, shared.id} <= loads.ids()
+    built = tree(app.settings.output_path)
+    assert built == full_build(app, tmp_path / "reference")
+    assert "keyword title: story" in built["topics/law.html"].decode()
+    assert "Beta story 0" in built["sources/beta.html"].decode()
+
+
+def test_a_change_stamped_just_before_the_previous_build_started_is_not_missed(
+    app: App, wall: Clock, tmp_path: Path
+) -> None:
+    rebuild(app, wall)
+    started = wall.now
+    target = app.items()[3]
+    # A write whose transaction began (and stamped) before that build started, committed after.
+    wall.now = started - timedelta(minutes=5)
+    app.store.save_tags({target.id: [("education", 0.8, "keyword body: school (+0.80)")]})
+
+    _, loads = rebuild(app, wall)
+
+    assert target.id in loads.ids()
+    assert tree(app.settings.output_path) == full_build(app, tmp_path / "reference")
+
+
+@pytest.mark.parametrize("why", ["output folder removed", "templates changed", "--full"])
+def test_a_build_without_a_usable_index_loads_everything(
+    app: App, wall: Clock, tmp_path: Path, why: str
+) -> None:
+    rebuild(app, wall)
+    full = False
+    if why == "output folder removed":
+        shutil.rmtree(app.settings.output_path)
+    elif why == "templates changed":
+        templates = tmp_path / "mine"
+        templates.mkdir()
+        (templates / "_card.html").write_text(
+            '<article id="{{ anchor }}"><h3>{{ item.title }}</h3></article>\n'
+        )
+        app.settings = app.settings.model_copy(update={"templates_dir": str(templates)})
+        app._env = None
+    else:
+        full = True
+    wall.now += timedelta(minutes=30)
+    loads = Loads(app)
+    app.build(full=full)
+    del app.items
+
+    assert loads.everything
+    assert tree(app.settings.output_path) == full_build(app, tmp_path / "reference")
+
+
+def test_a_late_old_item_shifts_the_numbered_pages_it_lands_among(
+    app: App, server: FixtureServer, wall: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site, "PAGE_BLOCK", 2)  # several blocks of numbered pages per listing
+    rebuild(app, wall)
+    before = tree(app.settings.output_path)
+    # Found today, but published six weeks ago: it goes among the oldest pages.
+    server.routes["/alpha.xml"] = Route(body=rss(stories("alpha", [*range(12), 42])))
+    app.fetch()
+
+    report, loads = rebuild(app, wall)
+
+    built = tree(app.settings.output_path)
+    assert built == full_build(app, tmp_path / "reference")
+    assert not loads.everything
+    assert "Alpha story 42" in built["page/1.html"].decode()
+    changed = {path for path in built if built[path] != before.get(path)}
+    assert "page/1.html" in changed
+    assert report.written == len(changed - {MANIFEST})  # what differs was written, no more
