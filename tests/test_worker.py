@@ -28,7 +28,7 @@ from feedbot.models import FetchLog, Source
 from feedbot.pgcluster import PostgresCluster
 from feedbot.records import FetchReport
 from feedbot.schedule import ScheduleUpdate
-from feedbot.sources import FetchOutcome
+from feedbot.sources import FetchedEntry, FetchOutcome
 from feedbot.store import Store
 from feedbot.worker import dead_here
 
@@ -161,6 +161,52 @@ def test_processes_claiming_at_once_never_share_a_source(
     every = [source_id for got in claims.values() for source_id in got]
     assert len(claims) == 8 and len(every) == len(set(every)) == 200
     assert sum(1 for got in claims.values() if got) >= 2
+
+
+def test_batches_sharing_links_in_crossed_orders_never_deadlock(
+    make_app: Callable[..., App], postgres: PostgresCluster
+) -> None:
+    """Two processes store batches whose sources share the same links, listed in opposite
+    orders, at the same moment, round after round: each batch is one transaction that waits
+    for the other at worst (the links are taken in one global order), never a deadlock."""
+    store = make_app(feeds(40), database_url=postgres.new_database()).store
+    ids = [state.id for state in store.active_sources()]
+    shared = [f"https://news.example.com/story/{i}" for i in range(20)]
+    errors: list[BaseException] = []
+
+    def save(sources: list[int], links: list[str], round_: int, start: threading.Barrier) -> None:
+        reports = [
+            FetchReport(source_id, NOW, NOW, outcome=FetchOutcome("ok", entries=(
+                FetchedEntry(f"{round_}-{source_id}", None, "post", links=(link, *links[:3])),
+            )))
+            for source_id, link in zip(sources, links, strict=True)
+        ]  # fmt: skip
+        start.wait()
+        try:
+            store.save_fetches(reports)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    for round_ in range(8):
+        start = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=save, args=(ids[:20], shared, round_, start)),
+            threading.Thread(target=save, args=(ids[20:], shared[::-1], round_, start)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    with store.engine.connect() as conn:
+        deadlocks = conn.exec_driver_sql(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        ).scalar()
+        mentions = conn.exec_driver_sql("SELECT count(*) FROM mentions").scalar()
+    assert deadlocks == 0
+    # every entry mentions its links: its own story and the first three (one of them its own
+    # for the first three sources of each batch)
+    assert mentions == 8 * 2 * (20 * 4 - 3)
 
 
 # -- four worker processes on PostgreSQL -------------------------------------------------------

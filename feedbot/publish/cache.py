@@ -241,10 +241,10 @@ def build_from_database(
     started = wall_clock()
     output = str(settings.output_path)
     setup = setup_fingerprint(env, settings, resource_dir("static"), topics)
-    previous = None if full else cache.previous()
     changes: Changes | None = None
     previous_index: list[Listed] = []
     with OutputTree(settings.output_path, setup, full=full) as tree:
+        previous = None if full else cache.previous()
         if (
             tree.trusted
             and previous is not None
@@ -260,9 +260,11 @@ def build_from_database(
         else:
             catalog = Catalog.of_items(load(None), settings.zone)
         report = build_catalog(catalog, topics, sources, settings, env, tree=tree)
-    cache.save(
-        catalog, changes, setup=setup, output=output, started_at=started, previous=previous_index
-    )
+        # Still holding the folder's lock: two builds' indexes must not mix.
+        cache.save(
+            catalog, changes, setup=setup, output=output, started_at=started,
+            previous=previous_index,
+        )  # fmt: skip
     return report
 
 
