@@ -285,7 +285,7 @@ def _changed_catalog(
     ordered = sorted(kept, key=itemgetter(2, 1), reverse=True)  # (sort_time, url), newest first
     catalog = Catalog(
         ordered,
-        load=lambda ids: load(ids),
+        load=load,
         load_cards=cache.cards,
         load_search=cache.search,
     )

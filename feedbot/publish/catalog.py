@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from markupsafe import Markup
 
+from feedbot.errors import PublishError
 from feedbot.publish import fingerprint, search
 from feedbot.records import Item
 
@@ -41,10 +42,6 @@ class Listed(NamedTuple):
     blurb: str  # a paper's description for its page ("" for the rest)
     digest: bytes  # fingerprint.digest of the whole item
     anchor: str  # its HTML id (Item.anchor)
-
-    @property
-    def sort_key(self) -> tuple[float, str]:
-        return (self.sort_time, self.url)
 
 
 def listed(item: Item, zone: tzinfo) -> Listed:
@@ -141,8 +138,11 @@ class Catalog:
         for item in self.load(list(position)):
             self._items[position[item.id]] = item
         lost = [self.listed[i].url for i in missing if i not in self._items]
-        if lost:
-            raise LookupError(f"items gone from the database during the build: {lost[:3]}")
+        if lost:  # merged or unshared by a stage running beside this build
+            raise PublishError(
+                f"{len(lost)} item(s) left the database during the build (e.g. {lost[0]}); "
+                "the site is unchanged: build again"
+            )
 
     def fetch_cards(self, keys: Iterable[CardKey]) -> list[int]:
         """Take the cached cards of these (index, root) whose item is unchanged; return the
@@ -191,7 +191,7 @@ class Catalog:
         for indexes, root in uses:
             counts = self._uses.get(root)
             if counts is None:
-                counts = self._uses[root] = array("l", bytes(8 * len(self.listed)))
+                counts = self._uses[root] = array("l", [0]) * len(self.listed)
             for index in indexes:
                 counts[index] += 1
 
