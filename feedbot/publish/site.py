@@ -20,7 +20,6 @@ Nothing in a page depends on the time of the build, so a build with nothing new 
 from __future__ import annotations
 
 import hashlib
-import marshal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -40,7 +39,6 @@ from feedbot.publish.catalog import Catalog, ItemsOf
 from feedbot.publish.output import OutputTree, WriteStats
 from feedbot.publish.pages import (
     Page,
-    Pager,
     Plan,
     feed_links,
     image_of,
@@ -342,17 +340,13 @@ def page_outputs(
         for page in pages:
             blocks.setdefault((page.context["pager"].number - 1) // PAGE_BLOCK, []).append(page)
         for block, members in blocks.items():
-            pagers = [_pager_key(page.context["pager"]) for page in members]
+            pagers = [fingerprint.record_key(page.context["pager"]) for page in members]
             yield from _group(f"{name}#{block}", members, (common, pagers), digests, renderer, tree)
     for name, pages in papers.items():
         each = [(page.description, fingerprint.record_key(page.context)) for page in pages]
         yield from _group(
             name, pages, (fingerprint.record_key(pages[0].feeds), each), digests, renderer, tree
         )
-
-
-def _pager_key(pager: Pager) -> tuple[Any, ...]:
-    return (pager.number, pager.newer, pager.older, pager.front, pager.oldest)
 
 
 def _group(
@@ -364,10 +358,7 @@ def _group(
     tree: OutputTree,
 ) -> Iterator[Output]:
     paths = [page.path for page in pages]
-    hasher = hashlib.blake2b(digest_size=fingerprint.DIGEST_SIZE)
-    hasher.update(marshal.dumps((common, paths), fingerprint.MARSHAL_VERSION))
-    hasher.update(b"".join([digests[i] for page in pages for i in page.items]))
-    key = hasher.hexdigest()
+    key = fingerprint.combine([digests[i] for page in pages for i in page.items], common, paths)
     if tree.group_up_to_date(name, key, paths):
         return
     tree.group(name, key)
