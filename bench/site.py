@@ -8,8 +8,10 @@ five with a picture, one in fifty a post with no web address. The default page s
 feed size (100) apply.
 
 The items live in a SQLite database, as feedbot keeps them, and every build is what ``feedbot
-build`` does: ``App.build()``, timed whole (reading the items from the database, planning,
-rendering, writing, and recording the build's index for the next one). Each step runs in its own
+build`` does: ``App.build()`` (after the garbage collector's settings of
+:func:`feedbot.gcsettings.settle_after_start`, as the command), timed whole (reading the items
+from the database, planning, rendering, writing, and recording the build's index for the next
+one). Each step runs in its own
 process (``_common.run_child``), so a build gets nothing from an earlier one but the database and
 the output folder, and each peak RSS is that process's own:
 
@@ -181,6 +183,9 @@ def _child(args: argparse.Namespace) -> int:
         if args.child == "add":
             return _add(app, args)
         generated_rss = peak_rss_mb()
+        from feedbot.gcsettings import settle_after_start
+
+        settle_after_start()  # as `feedbot build` does before building
         started, cpu = time.perf_counter(), time.process_time()
         report = app.build(full=args.full)
         seconds = time.perf_counter() - started

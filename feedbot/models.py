@@ -373,6 +373,23 @@ class SiteCard(SQLModel, table=True):
     html: str = Field(sa_type=Text)
 
 
+class SiteListing(SQLModel, table=True):
+    """One listing of the last site build (home, a day, a topic, a source, the papers; named by
+    its front page's path): its members newest first, as packed arrays, and the keys of what
+    its pages are made from besides their items (:mod:`feedbot.publish.delta`)."""
+
+    __tablename__ = "site_listings"
+
+    name: str = Field(primary_key=True, sa_type=Text)
+    count: int
+    ids: bytes = Field(sa_type=LargeBinary)  # int64 link ids, little-endian
+    keys: bytes = Field(sa_type=LargeBinary)  # float64 minus each item's sort time
+    digests: bytes = Field(sa_type=LargeBinary)  # each item's 16-byte digest
+    anchors: str | None = Field(default=None, sa_type=Text)  # the papers': their page names
+    numbered_key: str = Field(sa_type=Text)
+    front_key: str = Field(sa_type=Text)
+
+
 class SiteBuild(SQLModel, table=True):
     """The last site build: what ``site_months`` and ``site_cards`` were made for."""
 

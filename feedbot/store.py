@@ -1930,9 +1930,12 @@ def _papers_naming(conn: Connection, urls: set[str]) -> set[int]:
     targets = {url for url in urls if url.startswith(_VERSION_PREFIXES)}
     if not targets:
         return set()
-    # Only the citations naming any version are read: a scan of the links, not of every paper.
+    # Only the citations naming any version are read, and only papers' (links with a DOI or an
+    # arXiv id) are looked at: ">= ''" is "is not null" in a form both databases answer from
+    # the two columns' indexes (a few thousand papers, not every link).
+    is_paper = or_(links_t.c.doi >= "", links_t.c.arxiv_id >= "")
     names_some = links_t.c.paper["related_dois"].as_string() != "[]"
-    query = select(links_t.c.id, links_t.c.paper).where(names_some)
+    query = select(links_t.c.id, links_t.c.paper).where(is_paper, names_some)
     return {
         row.id
         for row in conn.execute(query)

@@ -18,11 +18,13 @@ from sqlalchemy import func, select
 
 from feedbot.app import App
 from feedbot.fixture_server import FixtureServer, Route
-from feedbot.models import SiteCard, SiteMonth
+from feedbot.links.citation import Citation
+from feedbot.models import SiteCard, SiteMonth, Source
 from feedbot.publish import site
 from feedbot.publish.cache import SiteCache
 from feedbot.publish.output import MANIFEST
 from feedbot.records import Item
+from feedbot.sources import FetchedEntry, FetchOutcome
 from tests.conftest import Clock
 
 
@@ -228,7 +230,6 @@ def test_a_build_without_a_usable_index_loads_everything(
 def test_a_late_old_item_shifts_the_numbered_pages_it_lands_among(
     app: App, server: FixtureServer, wall: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(site, "PAGE_BLOCK", 2)  # several blocks of numbered pages per listing
     rebuild(app, wall)
     before = tree(app.settings.output_path)
     # Found today, but published six weeks ago: it goes among the oldest pages.
@@ -244,3 +245,98 @@ def test_a_late_old_item_shifts_the_numbered_pages_it_lands_among(
     changed = {path for path in built if built[path] != before.get(path)}
     assert "page/1.html" in changed
     assert report.written == len(changed - {MANIFEST})  # what differs was written, no more
+
+
+def post(app: App, slug: str, *entries: FetchedEntry) -> None:
+    """Entries of a source saved as a fetch saves them."""
+    now = datetime.now(UTC)
+    with app.store.engine.connect() as conn:
+        source_id = conn.execute(select(Source.id).where(Source.slug == slug)).scalar_one()
+    app.store.save_outcome(source_id, FetchOutcome("ok", entries=entries), now, now)
+
+
+def entry(guid: str, link: str, when: datetime, citation: Citation | None = None) -> FetchedEntry:
+    return FetchedEntry(guid=guid, url=f"https://alpha.example.org/posts/{guid}",
+                        title=f"Post {guid}", published_at=when, links=(link,),
+                        citation=citation)  # fmt: skip
+
+
+def test_a_paper_whose_place_on_its_day_moves_gets_its_page_linked_to_the_new_place(
+    app: App, wall: Clock, tmp_path: Path
+) -> None:
+    day = datetime(2026, 11, 20, tzinfo=UTC)  # Alpha's story 2 is at 10:00
+    paper = Citation("A paper on reading", doi="10.5555/reading")
+    post(app, "alpha", entry("p", "https://doi.org/10.5555/reading", day.replace(hour=9), paper),
+         entry("e8", "https://alpha.example.org/e8", day.replace(hour=8)),
+         entry("e7", "https://alpha.example.org/e7", day.replace(hour=7)))  # fmt: skip
+    rebuild(app, wall)
+    page = app.settings.output_path / "papers"
+    (paper_page,) = [p for p in page.glob("item-*.html")]
+    assert 'href="../days/2026-11-20.html' in paper_page.read_text()
+    # Two newer posts that day: the paper leaves the day's front page for its page 1.
+    post(app, "alpha", entry("n1", "https://alpha.example.org/n1", day.replace(hour=12)),
+         entry("n2", "https://alpha.example.org/n2", day.replace(hour=11)))  # fmt: skip
+
+    _, loads = rebuild(app, wall)
+
+    assert not loads.everything
+    assert 'href="../days/2026-11-20.1.html' in paper_page.read_text()
+    assert tree(app.settings.output_path) == full_build(app, tmp_path / "reference")
+
+
+def test_an_item_no_longer_shared_leaves_the_site_with_its_day_and_month(
+    app: App, server: FixtureServer, wall: Clock, tmp_path: Path
+) -> None:
+    october = ("alpha-oct", "October story", "https://alpha.example.org/october",
+               "Thu, 15 Oct 2026 10:00:00 GMT")  # fmt: skip
+    server.routes["/alpha.xml"] = Route(body=rss([*stories("alpha", range(12)), october]))
+    app.fetch()
+    rebuild(app, wall)
+    assert "search/2026-10.js" in tree(app.settings.output_path)
+    # The October post, redated, now links elsewhere: its old link is nobody's item any more.
+    moved = (october[0], "Moved story", "https://alpha.example.org/moved",
+             "Sun, 22 Nov 2026 09:00:00 GMT")  # fmt: skip
+    server.routes["/alpha.xml"] = Route(body=rss([*stories("alpha", range(12)), moved]))
+    app.fetch()
+
+    report, loads = rebuild(app, wall)
+
+    built = tree(app.settings.output_path)
+    assert not loads.everything
+    assert built == full_build(app, tmp_path / "reference")
+    assert "days/2026-10-15.html" not in built
+    assert "search/2026-10.js" not in built
+    assert "alpha.example.org/october" not in b"".join(built.values()).decode()
+    assert report.deleted >= 2
+
+
+def test_a_failing_source_shows_on_its_page_without_anything_reloaded(
+    app: App, server: FixtureServer, wall: Clock, tmp_path: Path
+) -> None:
+    rebuild(app, wall)
+    server.routes["/beta.xml"] = Route(status=500, body=b"down")
+    app.fetch()
+
+    _, loads = rebuild(app, wall)
+
+    built = tree(app.settings.output_path)
+    assert not loads.everything
+    assert loads.ids() == set()
+    assert built == full_build(app, tmp_path / "reference")
+    assert "500" in built["sources/beta.html"].decode()
+
+
+def test_items_of_the_same_second_keep_the_full_builds_order(
+    app: App, wall: Clock, tmp_path: Path
+) -> None:
+    when = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)
+    post(app, "alpha", *(entry(f"t{n}", f"https://alpha.example.org/tie-{n}", when)
+                         for n in (1, 3, 5)))  # fmt: skip
+    rebuild(app, wall)
+    post(app, "alpha", *(entry(f"t{n}", f"https://alpha.example.org/tie-{n}", when)
+                         for n in (4, 2, 6)))  # fmt: skip
+
+    _, loads = rebuild(app, wall)
+
+    assert not loads.everything
+    assert tree(app.settings.output_path) == full_build(app, tmp_path / "reference")

@@ -26,25 +26,38 @@ from __future__ import annotations
 
 import marshal
 import zlib
-from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from feedbot.config import Settings
-from feedbot.models import SiteBuild, SiteCard, SiteMonth
+from feedbot.models import SiteBuild, SiteCard, SiteListing, SiteMonth
 from feedbot.publish.catalog import Catalog, Listed, listed
+from feedbot.publish.delta import (
+    HOME,
+    PAPERS,
+    Delta,
+    ListingRecord,
+    Members,
+    Record,
+    StaleRecord,
+    build_delta,
+    listing_keys,
+)
 from feedbot.publish.fingerprint import MARSHAL_VERSION
 from feedbot.publish.output import OutputTree
+from feedbot.publish.pages import ListingSpec
 from feedbot.publish.site import BuildReport, build_catalog, setup_fingerprint
 from feedbot.records import Item, SourceStatus, TopicRef
 from feedbot.resources import resource_dir
+
+T = TypeVar("T")
 
 LATE_COMMIT_MARGIN = timedelta(minutes=15)  # longer than any of the store's write transactions
 CHUNK = 500  # ids per IN (…) query
@@ -53,6 +66,7 @@ BUILD = "site"
 months_t = SiteMonth.__table__  # type: ignore[attr-defined]
 cards_t = SiteCard.__table__  # type: ignore[attr-defined]
 builds_t = SiteBuild.__table__  # type: ignore[attr-defined]
+listings_t = SiteListing.__table__  # type: ignore[attr-defined]
 
 LoadItems = Callable[[Collection[int] | None], list[Item]]  # by link id; None: every item
 
@@ -87,6 +101,35 @@ class SiteCache:
             for blob in conn.execute(query).scalars():
                 found += [make(Listed, row) for row in marshal.loads(blob)]
         return found
+
+    def listing_records(self) -> dict[str, ListingRecord]:
+        """Every recorded listing's count and keys (not its members)."""
+        query = select(listings_t.c.name, listings_t.c.count, listings_t.c.numbered_key,
+                       listings_t.c.front_key)  # fmt: skip
+        with self.engine.connect() as conn:
+            return {row[0]: ListingRecord(*row[1:]) for row in conn.execute(query)}
+
+    def listing_members(self, names: Collection[str]) -> dict[str, Members]:
+        query = select(listings_t.c.name, listings_t.c.ids, listings_t.c["keys"],
+                       listings_t.c.digests, listings_t.c.anchors)  # fmt: skip
+        found = {}
+        with self.engine.connect() as conn:
+            for part in _chunks(sorted(names)):
+                for row in conn.execute(query.where(listings_t.c.name.in_(part))):
+                    found[row.name] = Members.unpack(
+                        bytes(row.ids), bytes(row.keys), bytes(row.digests), row.anchors
+                    )
+        return found
+
+    def month_entries(self, months: Collection[str]) -> dict[str, list[Listed]]:
+        """The index's items of these months, newest first."""
+        query = select(months_t.c.month, months_t.c["items"])
+        make = tuple.__new__
+        with self.engine.connect() as conn:
+            return {
+                row[0]: [make(Listed, entry) for entry in marshal.loads(row[1])]
+                for row in conn.execute(query.where(months_t.c.month.in_(sorted(months))))
+            }
 
     def cards(self, keys: Collection[tuple[int, str]]) -> dict[tuple[int, str], tuple[bytes, str]]:
         """Cached cards by (link id, root): (the item's digest when rendered, html)."""
@@ -129,19 +172,67 @@ class SiteCache:
         setup: str,
         output: str,
         started_at: datetime,
+        listings: Sequence[tuple[ListingSpec, Sequence[int]]],
         previous: Sequence[Listed] = (),
     ) -> None:
         """Record what this build knew, in one transaction: the months its changes fall in
-        (every month: ``changes`` None, a full build), the cards worth keeping, and the build
-        itself. ``previous``: the index this build started from (to find the months items
-        left)."""
+        (every month: ``changes`` None, a full build), every listing (with its members' indexes
+        in the catalog), the cards
+        worth keeping, and the build itself. ``previous``: the index this build started from
+        (to find the months items left)."""
         with self.engine.begin() as conn:
             self._save_months(conn, catalog, changes, previous)
+            conn.execute(delete(listings_t))
+            self._save_listings(conn, _listings(listings, catalog.listed))
             self._save_cards(conn, catalog, full=changes is None)
-            values = {"setup": setup, "output": output, "started_at": started_at}
-            updated = conn.execute(update(builds_t).where(builds_t.c.name == BUILD).values(values))
-            if updated.rowcount == 0:
-                conn.execute(insert(builds_t).values(name=BUILD, **values))
+            if changes is not None:
+                self._prune_cards(conn, catalog)
+            self._save_build(conn, setup, output, started_at)
+
+    def save_delta(self, delta: Delta, *, setup: str, output: str, started_at: datetime) -> None:
+        """Record what a delta build changed (:func:`feedbot.publish.delta.build_delta`)."""
+        with self.engine.begin() as conn:
+            if delta.months:
+                months = sorted(delta.months)
+                conn.execute(delete(months_t).where(months_t.c.month.in_(months)))
+                rows = [
+                    {"month": month, "items": marshal.dumps([tuple(e) for e in entries],
+                                                            MARSHAL_VERSION),
+                     "search": zlib.compress(marshal.dumps(fields, MARSHAL_VERSION), 1)}
+                    for month, (entries, fields) in sorted(delta.months.items()) if entries
+                ]  # fmt: skip
+                if rows:
+                    conn.execute(insert(months_t), rows)
+            gone = sorted(delta.dropped | {name for name, *_ in delta.listings})
+            for names in _chunks(gone):
+                conn.execute(delete(listings_t).where(listings_t.c.name.in_(names)))
+            self._save_listings(conn, delta.listings)
+            self._save_cards(conn, delta.catalog, full=False)
+            for chunk in _chunks(sorted(delta.left_open)):
+                conn.execute(delete(cards_t).where(cards_t.c.link_id.in_(chunk)))
+            self._save_build(conn, setup, output, started_at)
+
+    def _save_build(self, conn: Connection, setup: str, output: str, started_at: datetime) -> None:
+        values = {"setup": setup, "output": output, "started_at": started_at}
+        updated = conn.execute(update(builds_t).where(builds_t.c.name == BUILD).values(values))
+        if updated.rowcount == 0:
+            conn.execute(insert(builds_t).values(name=BUILD, **values))
+
+    def _save_listings(
+        self, conn: Connection, listings: Iterable[tuple[str, Members, str, str]]
+    ) -> None:
+        """Insert these listings, a few at a time (a full build's take tens of megabytes)."""
+        rows = []
+        for name, members, numbered_key, front_key in listings:
+            ids, keys, digests, anchors = members.pack()
+            rows.append({"name": name, "count": len(members), "ids": ids, "keys": keys,
+                         "digests": digests, "anchors": anchors, "numbered_key": numbered_key,
+                         "front_key": front_key})  # fmt: skip
+            if len(rows) == 50:
+                conn.execute(insert(listings_t), rows)
+                rows = []
+        if rows:
+            conn.execute(insert(listings_t), rows)
 
     def _save_months(
         self,
@@ -150,7 +241,7 @@ class SiteCache:
         changes: Changes | None,
         previous: Sequence[Listed],
     ) -> None:
-        searches: dict[str, dict[int, list[str]]] = defaultdict(dict)
+        searches: dict[str, dict[int, list[str]]] = {}
         if changes is None:
             conn.execute(delete(months_t))
             touched = None
@@ -162,29 +253,40 @@ class SiteCache:
             for fields_by_id in searches.values():
                 for link_id in changed:
                     fields_by_id.pop(link_id, None)
-        items: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        if touched is not None:
+            conn.execute(delete(months_t).where(months_t.c.month.in_(sorted(touched))))
+        # Month by month (the items come newest first, so each month's are together): the
+        # search fields of every item at once would take tens of megabytes.
+        month = ""
+        rows: list[tuple[Any, ...]] = []
+        found: dict[int, list[str]] = {}
         for index, entry in enumerate(catalog.listed):
-            month = entry.day[:7]
+            if entry.day[:7] != month:
+                self._insert_month(conn, month, rows, found)
+                month, rows = entry.day[:7], []
+                found = searches.get(month, {})
             if touched is not None and month not in touched:
                 continue
-            items[month].append(tuple(entry))
-            if entry.id not in searches[month]:
+            rows.append(tuple(entry))
+            if entry.id not in found:
                 fields = catalog.search_of(index)
                 if fields is None:
                     catalog.fetch_search([index])
                     fields = catalog.search(index)
-                searches[month][entry.id] = fields
-        if touched is not None:
-            conn.execute(delete(months_t).where(months_t.c.month.in_(sorted(touched))))
-        rows = [
+                found[entry.id] = fields
+        self._insert_month(conn, month, rows, found)
+
+    def _insert_month(
+        self, conn: Connection, month: str, rows: list[tuple[Any, ...]],
+        found: dict[int, list[str]],
+    ) -> None:  # fmt: skip
+        if rows:
             # marshal takes plain tuples only; the facts uncompressed (read on every build,
             # where zlib would cost more than it saves), the search fields compressed.
-            {"month": month, "items": marshal.dumps(rows, MARSHAL_VERSION),
-             "search": zlib.compress(marshal.dumps(searches[month], MARSHAL_VERSION), 1)}
-            for month, rows in sorted(items.items())
-        ]  # fmt: skip
-        if rows:
-            conn.execute(insert(months_t), rows)
+            conn.execute(insert(months_t), {
+                "month": month, "items": marshal.dumps(rows, MARSHAL_VERSION),
+                "search": zlib.compress(marshal.dumps(found, MARSHAL_VERSION), 1),
+            })  # fmt: skip
 
     def _save_cards(self, conn: Connection, catalog: Catalog, *, full: bool) -> None:
         keep: list[dict[str, Any]] = [
@@ -201,8 +303,6 @@ class SiteCache:
                 conn.execute(delete(cards_t).where(cards_t.c.link_id.in_(chunk)))
         for start in range(0, len(keep), 2000):
             conn.execute(insert(cards_t), keep[start : start + 2000])
-        if not full:
-            self._prune_cards(conn, catalog)
 
     def _prune_cards(self, conn: Connection, catalog: Catalog) -> None:
         """Drop the cards no longer on a page new items land on, once they outnumber those
@@ -245,27 +345,62 @@ def build_from_database(
     previous_index: list[Listed] = []
     with OutputTree(settings.output_path, setup, full=full) as tree:
         previous = None if full else cache.previous()
-        if (
+        usable = (
             tree.trusted
             and previous is not None
             and previous[0] == setup
             and previous[1] == output
             and previous[2] is not None
-        ):
+        )
+        if usable:
+            assert previous is not None and previous[2] is not None
+            changed = changed_since(previous[2] - LATE_COMMIT_MARGIN)
+            current = current_ids()
+            delta = _delta(cache, tree, load, changed, current, topics, sources, settings, env)
+            if delta is not None:
+                # Still holding the folder's lock: two builds' records must not mix.
+                cache.save_delta(delta, setup=setup, output=output, started_at=started)
+                return delta.report
             previous_index = cache.listed()
             catalog, changes = _changed_catalog(
-                previous_index, cache, load, changed_since(previous[2] - LATE_COMMIT_MARGIN),
-                current_ids(), settings,
+                previous_index, cache, load, changed, current, settings,
             )  # fmt: skip
         else:
             catalog = Catalog.of_items(load(None), settings.zone)
-        report = build_catalog(catalog, topics, sources, settings, env, tree=tree)
-        # Still holding the folder's lock: two builds' indexes must not mix.
+        report, plan = build_catalog(catalog, topics, sources, settings, env, tree=tree)
+        listings = plan.listings
+        del plan  # its pages: tens of megabytes the record does not need
         cache.save(
             catalog, changes, setup=setup, output=output, started_at=started,
-            previous=previous_index,
+            listings=listings, previous=previous_index,
         )  # fmt: skip
     return report
+
+
+def _delta(
+    cache: SiteCache,
+    tree: OutputTree,
+    load: LoadItems,
+    changed: set[int],
+    current: set[int],
+    topics: Sequence[TopicRef],
+    sources: Sequence[SourceStatus],
+    settings: Settings,
+    env: Environment,
+) -> Delta | None:
+    """A delta build, when the folder and the recorded listings allow one."""
+    if not tree.intact:
+        return None
+    records = cache.listing_records()
+    if HOME not in records:
+        return None  # recorded by an older feedbot
+    record = Record(records, cache.listing_members, cache.month_entries, cache._search_months)
+    try:
+        return build_delta(
+            record, load, changed, current, topics, sources, settings, env, tree, cache.cards
+        )
+    except StaleRecord:
+        return None
 
 
 def _changed_catalog(
@@ -293,6 +428,15 @@ def _changed_catalog(
     return catalog, Changes(fresh, removed)
 
 
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+def _listings(
+    listings: Iterable[tuple[ListingSpec, Sequence[int]]], entries: Sequence[Listed]
+) -> Iterator[tuple[str, Members, str, str]]:
+    """The listings of a planned build, for the next build to start from."""
+    for spec, members in listings:
+        made = Members.of((entries[i] for i in members), with_anchors=spec.front == PAPERS)
+        yield spec.front, made, *listing_keys(spec)
+
+
+def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]

@@ -137,7 +137,8 @@ class Catalog:
         position = {self.listed[i].id: i for i in missing}
         for item in self.load(list(position)):
             self._items[position[item.id]] = item
-        lost = [self.listed[i].url for i in missing if i not in self._items]
+        lost = [self.listed[i].url or f"link {self.listed[i].id}"
+                for i in missing if i not in self._items]  # fmt: skip
         if lost:  # merged or unshared by a stage running beside this build
             raise PublishError(
                 f"{len(lost)} item(s) left the database during the build (e.g. {lost[0]}); "

@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,14 +85,16 @@ class OutputTree:
         self._lock_fd: int | None = None
         self._staging: Path | None = None
         self._previous: dict[str, tuple[str, str]] = {}
-        self._previous_groups: dict[str, str] = {}
-        self._groups: dict[str, str] = {}
+        self._removed: set[str] = set()
+        self._patch = False
         self._existing: set[str] = set()
         self._owned: set[str] = set()
         self._manifest_bytes = b""
         # Known once open: the folder's manifest is there, readable, from the same setup, and
         # this is no full build; so what it says of each file may be trusted.
         self.trusted = False
+        # Every file the manifest lists is on disk.
+        self.intact = False
 
     # -- the build's side ----------------------------------------------------------------------
 
@@ -122,10 +123,9 @@ class OutputTree:
                     # Under other templates or settings no page is known to be up to date, but
                     # its digest still spares rewriting the same bytes.
                     self._previous[path] = (entry[0] if same_setup else "", entry[1])
-            if same_setup and isinstance(manifest.get("groups"), dict):
-                self._previous_groups = manifest["groups"]
         if manifest is not None:
             self._owned = set(manifest["files"])
+            self.intact = self._owned <= self._existing
         else:
             self._owned = set()
         return self
@@ -146,27 +146,16 @@ class OutputTree:
         self.stats.unchanged += 1
         return True
 
-    def group_up_to_date(self, name: str, key: str, paths: Sequence[str]) -> bool:
-        """True (and every file of the group is kept) when the group of files ``name`` was
-        made from ``key`` before and each of ``paths`` is there as it was written. The caller
-        records the group's key, once, with :meth:`group` otherwise."""
-        if self._previous_groups.get(name) != key:
-            return False
-        previous = self._previous
-        if any(previous.get(path, ("", ""))[0] == "" for path in paths):
-            return False
-        for path in paths:
-            self.up_to_date(path, previous[path][0])
-        self.group(name, key)
-        return True
+    def keep_the_rest(self) -> None:
+        """Make this build a patch: every file of the previous build that the build neither
+        makes again nor removes stays as it is (the caller knows it is unchanged).
+        Only for a :attr:`trusted` and :attr:`intact` folder."""
+        assert self.trusted and self.intact, "a patch needs the previous build's files"
+        self._patch = True
 
-    def group(self, name: str, key: str) -> None:
-        """Record that the files of group ``name`` (say, the pages of one listing) are made
-        from ``key``: a later build finding the same key may keep them all without looking at
-        each (:meth:`group_up_to_date`)."""
-        if name in self._groups:
-            raise PublishError(f"two groups of the build are both {name}")
-        self._groups[name] = key
+    def remove(self, path: str) -> None:
+        """This build no longer makes ``path`` (a patch build: see :meth:`keep_the_rest`)."""
+        self._removed.add(path)
 
     def put(self, path: str, fingerprint: str, data: bytes) -> None:
         """Record ``data`` as the file at ``path``, staging it unless it is already on disk."""
@@ -206,6 +195,11 @@ class OutputTree:
                     parent.mkdir(parents=True, exist_ok=True)
                     made.add(parent)
                 os.replace(self._staging / path, target)
+            if self._patch:
+                for path, entry in self._previous.items():
+                    if path not in self._entries and path not in self._removed:
+                        self._entries[path] = entry
+                        self.stats.unchanged += 1
             gone = sorted((self._owned | set(self._previous)) - set(self._entries))
             for path in gone:
                 with contextlib.suppress(FileNotFoundError):
@@ -259,7 +253,6 @@ class OutputTree:
             "format": MANIFEST_FORMAT,
             "fingerprint": self.fingerprint,
             "files": {path: self._entries[path] for path in sorted(self._entries)},
-            "groups": dict(sorted(self._groups.items())),
         }
         data = json.dumps(document, separators=(",", ":")).encode("utf-8") + b"\n"
         if data == self._manifest_bytes:

@@ -17,7 +17,7 @@ Numbered pages sit in the same folder as their front page (``topics/ai.3.html``,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -81,6 +81,7 @@ class Plan:
     local_days: list[str] = field(default_factory=list)  # each item's day in the site's zone, ISO
     days: list[tuple[date, int]] = field(default_factory=list)  # newest first, with counts
     by_topic: dict[str, list[int]] = field(default_factory=dict)  # item indexes, newest first
+    listings: list[tuple[ListingSpec, Sequence[int]]] = field(default_factory=list)  # members
 
 
 def feed_links(title: str, prefix: str = "") -> tuple[FeedLink, ...]:
@@ -126,6 +127,138 @@ def image_of(item: Item) -> str | None:
     return url if url and is_web_url(url) else None
 
 
+@dataclass(frozen=True)
+class ListingSpec:
+    """One paginated listing (home, a day, a topic, a source, the papers): everything its pages
+    are made from but the items themselves. Its front page's path names it."""
+
+    front: str
+    numbered_prefix: str  # numbered page N is f"{numbered_prefix}{N}.html"
+    template: str
+    front_size: int
+    context: Mapping[str, Any]
+    feeds: tuple[FeedLink, ...]
+    description: str = ""
+    front_extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def numbered(self, number: int) -> str:
+        return f"{self.numbered_prefix}{number}.html"
+
+
+def listing_specs(
+    days: Sequence[tuple[str, int]],
+    topics: Sequence[TopicRef],
+    topic_counts: Mapping[str, int],
+    sources: Sequence[SourceStatus],
+    source_counts: Mapping[str, int],
+    *,
+    title: str,
+    home_items: int,
+    page_size: int,
+) -> list[ListingSpec]:
+    """Every listing of the site, in the order of its pages: home, the days (``days``: ISO
+    names with item counts, newest first), the topics, the sources, the papers."""
+    overall = feed_links(title)
+    dates = [date.fromisoformat(name) for name, _ in days]
+    specs = [
+        ListingSpec(
+            "index.html", "page/", "index.html", home_items, {"heading": "Latest"}, overall,
+            f"The newest links and papers collected by {title}.",
+            front_extra={"days": dates[:14]},
+        )
+    ]  # fmt: skip
+    for position, ((name, count), day) in enumerate(zip(days, dates, strict=True)):
+        stem = f"days/{name}"
+        context = {
+            "day": day,
+            "newer_day": dates[position - 1] if position > 0 else None,
+            "older_day": dates[position + 1] if position + 1 < len(dates) else None,
+        }
+        specs.append(ListingSpec(
+            f"{stem}.html", f"{stem}.", "day.html", page_size, context, overall,
+            f"Everything {title} collected on {name}.", front_extra={"count": count},
+        ))  # fmt: skip
+    for topic in topics:
+        stem = f"topics/{topic.id}"
+        specs.append(ListingSpec(
+            f"{stem}.html", f"{stem}.", "topic.html", page_size, {"topic": topic},
+            feed_links(f"{title}: {topic.name}", f"{stem}."),
+            f"{topic.name}: links and papers collected by {title}.",
+            front_extra={"count": topic_counts.get(topic.id, 0)},
+        ))  # fmt: skip
+    for status in sources:
+        stem = f"sources/{status.slug}"
+        specs.append(ListingSpec(
+            f"{stem}.html", f"{stem}.", "source.html", page_size,
+            {"source": _stable_source(status)}, overall,
+            f"What {status.name} shared, as collected by {title}.",
+            front_extra={"count": source_counts.get(status.slug, 0), **_source_health(status)},
+        ))  # fmt: skip
+    specs.append(ListingSpec(
+        "papers.html", "papers/", "papers.html", page_size, {"heading": "Papers"}, overall,
+        f"Research papers shared in the sources {title} follows, with citations.",
+    ))  # fmt: skip
+    return specs
+
+
+def pager(spec: ListingSpec, number: int | None, highest: int | None) -> Pager:
+    """The links of page ``number`` (None: the front page) of a listing whose newest numbered
+    page is ``highest`` (None: it has none)."""
+    numbered = spec.numbered
+    if number is None:
+        newer, older = None, (numbered(highest) if highest else None)
+    else:
+        newer = numbered(number + 1) if highest and number < highest else spec.front
+        older = numbered(number - 1) if number > 1 else None
+    return Pager(number, newer, older, spec.front, numbered(1) if highest else None)
+
+
+def listing_pages(spec: ListingSpec, members: Sequence[int], page_size: int) -> list[Page]:
+    """The pages of one listing of ``members`` (newest first): the front page shows the newest,
+    the numbered ones are counted from the oldest (:func:`paginate`)."""
+    split = paginate(len(members), spec.front_size, page_size)
+    highest = split[1][0] if len(split) > 1 else None
+    return [listing_page(spec, number, highest, members[span.start : span.stop])
+            for number, span in split]  # fmt: skip
+
+
+def listing_page(
+    spec: ListingSpec, number: int | None, highest: int | None, shown: Sequence[int]
+) -> Page:
+    """Page ``number`` (None: the front page) of a listing whose newest numbered page is
+    ``highest``, showing ``shown``. ``front_extra`` goes on the front page only: what changes
+    with every new item (a count, an error) must not rewrite every numbered page."""
+    path = spec.front if number is None else spec.numbered(number)
+    extra = spec.front_extra if number is None else {}
+    return Page(
+        path, spec.template, {**spec.context, **extra, "pager": pager(spec, number, highest)},
+        tuple(shown), spec.feeds, spec.description, open=number is None or number == highest,
+        listing=spec.front,
+    )  # fmt: skip
+
+
+def paper_page_of(entry: Listed, index: int, day_page: str, title: str) -> Page:
+    """The page of one paper (``index``: where its item is in the build)."""
+    return Page(paper_page(entry), "paper.html", {"day_page": day_page}, (index,),
+                feed_links(title), entry.blurb)  # fmt: skip
+
+
+def archive_page(days: Sequence[tuple[date, int]], title: str) -> Page:
+    return Page(
+        "days/index.html", "archive.html", {"heading": "Archive", "days": list(days)},
+        feeds=feed_links(title), description=f"Every day {title} collected links on.",
+    )  # fmt: skip
+
+
+def sources_page(sources: Sequence[SourceStatus], counts: Mapping[str, int], title: str) -> Page:
+    return Page(
+        "sources/index.html", "sources.html",
+        {"sources": tuple(sources), "counts": dict(sorted(counts.items()))},
+        feeds=feed_links(title),
+        description=f"The sources {title} follows, and how they are doing.",
+    )  # fmt: skip
+
+
 def plan_site(
     items: Sequence[Listed],
     topics: Sequence[TopicRef],
@@ -152,102 +285,31 @@ def plan_site(
         if item.paper:
             papers.append(index)
     day_names = sorted(by_day, reverse=True)
-    days = [date.fromisoformat(day) for day in day_names]
     plan.by_topic = {topic.id: by_topic[topic.id] for topic in topics}
-    plan.days = [(day, len(by_day[name])) for day, name in zip(days, day_names, strict=True)]
-    overall = feed_links(title)
-
-    def listing(
-        indexes: list[int],
-        front: str,
-        numbered: Callable[[int], str],
-        template: str,
-        front_size: int,
-        context: Mapping[str, Any],
-        feeds: tuple[FeedLink, ...] = overall,
-        description: str = "",
-        front_extra: Mapping[str, Any] | None = None,
-    ) -> list[Page]:
-        """The pages of one listing. ``front_extra`` goes on the front page only: what changes
-        with every new item (a count, an error) must not rewrite every numbered page."""
-        split = paginate(len(indexes), front_size, page_size)
-        highest = split[1][0] if len(split) > 1 else None
-        pages = []
-        for number, span in split:
-            if number is None:
-                newer, older = None, (numbered(highest) if highest else None)
-            else:
-                newer = numbered(number + 1) if highest and number < highest else front
-                older = numbered(number - 1) if number > 1 else None
-            pager = Pager(number, newer, older, front, numbered(1) if highest else None)
-            path = front if number is None else numbered(number)
-            shown = tuple(indexes[span.start : span.stop])
-            extra = (front_extra or {}) if number is None else {}
-            pages.append(
-                Page(path, template, {**context, **extra, "pager": pager}, shown, feeds,
-                     description, open=number is None or number == highest, listing=front)
-            )  # fmt: skip
-        return pages
-
-    plan.pages += listing(
-        list(range(len(items))), "index.html", lambda n: f"page/{n}.html", "index.html",
-        home_items, {"heading": "Latest"},
-        description=f"The newest links and papers collected by {title}.",
-        front_extra={"days": days[:14]},
+    plan.days = [(date.fromisoformat(name), len(by_day[name])) for name in day_names]
+    specs = listing_specs(
+        [(name, len(by_day[name])) for name in day_names], topics,
+        {topic_id: len(found) for topic_id, found in by_topic.items()}, sources,
+        {slug: len(found) for slug, found in by_source.items()},
+        title=title, home_items=home_items, page_size=page_size,
     )  # fmt: skip
-    for position, (day, name) in enumerate(zip(days, day_names, strict=True)):
-        newer_day = days[position - 1] if position > 0 else None
-        older_day = days[position + 1] if position + 1 < len(days) else None
-        stem = f"days/{name}"
-        pages = listing(
-            by_day[name], f"{stem}.html", lambda n, stem=stem: f"{stem}.{n}.html", "day.html",  # type: ignore[misc]
-            page_size,
-            {"day": day, "newer_day": newer_day, "older_day": older_day},
-            description=f"Everything {title} collected on {name}.",
-            front_extra={"count": len(by_day[name])},
-        )  # fmt: skip
-        for page in pages:
-            for index in page.items:
-                plan.day_pages[index] = page.path
+    members: dict[str, Sequence[int]] = {"index.html": range(len(items)), "papers.html": papers}
+    members.update((f"days/{name}.html", by_day[name]) for name in day_names)
+    members.update((f"topics/{topic.id}.html", by_topic[topic.id]) for topic in topics)
+    members.update((f"sources/{status.slug}.html", by_source[status.slug]) for status in sources)
+    for spec in specs:
+        pages = listing_pages(spec, members[spec.front], page_size)
+        if spec.template == "day.html":
+            for page in pages:
+                for index in page.items:
+                    plan.day_pages[index] = page.path
         plan.pages += pages
-    for topic in topics:
-        stem = f"topics/{topic.id}"
-        plan.pages += listing(
-            by_topic[topic.id], f"{stem}.html", lambda n, stem=stem: f"{stem}.{n}.html",  # type: ignore[misc]
-            "topic.html", page_size, {"topic": topic},
-            feeds=feed_links(f"{title}: {topic.name}", f"{stem}."),
-            description=f"{topic.name}: links and papers collected by {title}.",
-            front_extra={"count": len(by_topic[topic.id])},
-        )  # fmt: skip
-    for status in sources:
-        stem = f"sources/{status.slug}"
-        plan.pages += listing(
-            by_source[status.slug], f"{stem}.html", lambda n, stem=stem: f"{stem}.{n}.html",  # type: ignore[misc]
-            "source.html", page_size, {"source": _stable_source(status)},
-            description=f"What {status.name} shared, as collected by {title}.",
-            front_extra={"count": len(by_source[status.slug]), **_source_health(status)},
-        )  # fmt: skip
-    plan.pages += listing(
-        papers, "papers.html", lambda n: f"papers/{n}.html", "papers.html", page_size,
-        {"heading": "Papers"},
-        description=f"Research papers shared in the sources {title} follows, with citations.",
-    )  # fmt: skip
-    for index in papers:
-        item = items[index]
-        plan.pages.append(
-            Page(paper_page(item), "paper.html", {"day_page": plan.day_pages[index]},
-                 (index,), overall, item.blurb)
-        )  # fmt: skip
-    plan.pages.append(
-        Page("days/index.html", "archive.html", {"heading": "Archive", "days": plan.days},
-             feeds=overall, description=f"Every day {title} collected links on.")
-    )  # fmt: skip
-    plan.pages.append(
-        Page("sources/index.html", "sources.html",
-             {"sources": tuple(sources),
-              "counts": {slug: len(found) for slug, found in sorted(by_source.items())}},
-             feeds=overall, description=f"The sources {title} follows, and how they are doing.")
-    )  # fmt: skip
+        plan.listings.append((spec, members[spec.front]))
+    plan.pages.extend(
+        paper_page_of(items[index], index, plan.day_pages[index], title) for index in papers
+    )
+    plan.pages.append(archive_page(plan.days, title))
+    plan.pages.append(sources_page(sources, {s: len(f) for s, f in by_source.items()}, title))
     return plan
 
 

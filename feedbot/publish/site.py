@@ -20,7 +20,7 @@ Nothing in a page depends on the time of the build, so a build with nothing new 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -101,7 +101,7 @@ def build_site(
     is not written into any page."""
     del now  # kept in the signature: callers pass their clock; pages must not show it
     catalog = Catalog.of_items(items, settings.zone)
-    return build_catalog(catalog, topics, sources, settings, env, full=full)
+    return build_catalog(catalog, topics, sources, settings, env, full=full)[0]
 
 
 def build_catalog(
@@ -113,10 +113,11 @@ def build_catalog(
     *,
     full: bool = False,
     tree: OutputTree | None = None,
-) -> BuildReport:
+) -> tuple[BuildReport, Plan]:
     """Build the site of ``catalog`` (see :func:`build_site`). Only the files whose fingerprint
     changed are rendered, and only their items are fetched from the catalog. ``tree``: the
-    output folder, opened already (with :func:`setup_fingerprint`) by the caller."""
+    output folder, opened already (with :func:`setup_fingerprint`) by the caller. Returns what
+    the build did and the plan it followed."""
     if tree is None:
         setup = setup_fingerprint(env, settings, resource_dir("static"), topics)
         with OutputTree(settings.output_path, setup, full=full) as opened:
@@ -125,17 +126,27 @@ def build_catalog(
         catalog.listed, topics, sources, title=settings.title,
         home_items=settings.home_items, page_size=settings.page_size,
     )  # fmt: skip
-    static_dir = resource_dir("static")
     digests = catalog.digests
     catalog.hot_cards = hot_cards(plan)
     renderer = Renderer(env, catalog, topics, settings)
     feed_files = list(feed_outputs(catalog, topics, plan, settings, digests))
+    urls = [page_url(settings.base_url, page.path) for page in plan.pages if page.in_sitemap]
     outputs = [
-        *page_outputs(plan, digests, renderer, tree),
+        *page_outputs(plan, digests, renderer),
         *feed_files,
         *search_outputs(catalog, plan, digests),
-        *extra_outputs(plan, settings, renderer, static_dir),
+        *extra_outputs(urls, settings, renderer, resource_dir("static")),
     ]
+    stats = write_outputs(catalog, outputs, tree)
+    html_pages = len(plan.pages) + 1  # and 404.html
+    return BuildReport(
+        settings.output_path, html_pages, len(feed_files), len(catalog),
+        stats.written, stats.unchanged, stats.deleted, stats.bytes_written,
+    ), plan  # fmt: skip
+
+
+def write_outputs(catalog: Catalog, outputs: Iterable[Output], tree: OutputTree) -> WriteStats:
+    """Render the outputs whose fingerprint changed into ``tree`` and commit it."""
     stale = [o for o in outputs if not tree.up_to_date(o.path, o.fingerprint)]
     _fetch_for(catalog, stale)
     # Newest items first across all listings, each card let go once the last page showing it
@@ -144,12 +155,7 @@ def build_catalog(
     for output in sorted(stale, key=lambda o: min(o.cards, default=-1)):
         tree.put(output.path, output.fingerprint, output.make())
         catalog.release_cards(output.cards, output.root)
-    stats: WriteStats = tree.commit()
-    html_pages = len(plan.pages) + 1  # and 404.html
-    return BuildReport(
-        settings.output_path, html_pages, len(feed_files), len(catalog),
-        stats.written, stats.unchanged, stats.deleted, stats.bytes_written,
-    )  # fmt: skip
+    return tree.commit()
 
 
 def _fetch_for(catalog: Catalog, outputs: Sequence[Output]) -> None:
@@ -305,75 +311,24 @@ def page_url(base_url: str, path: str) -> str:
 # -- the outputs -------------------------------------------------------------------------------
 
 
-PAGE_BLOCK = 32  # numbered pages of a listing kept or checked together
-
-
-def page_outputs(
-    plan: Plan, digests: Sequence[bytes], renderer: Renderer, tree: OutputTree
-) -> Iterator[Output]:
-    """The HTML pages that may have changed.
-
-    Most pages of a big site are as the previous build left them, and working out each one's
-    fingerprint would cost more than a small build. So pages come in groups with one key each,
-    a digest of everything the group's pages are made from: a group whose key is unchanged is
-    kept whole (:meth:`OutputTree.group_up_to_date`). The groups: each listing's numbered pages
-    in blocks of :data:`PAGE_BLOCK` (counted from the oldest, so new items leave the old blocks
-    alone), and the paper pages by the first characters of their name. Front pages and the
-    rest are checked one by one."""
-    listings: dict[str, list[Page]] = {}
-    papers: dict[str, list[Page]] = {}
+def page_outputs(plan: Plan, digests: Sequence[bytes], renderer: Renderer) -> Iterator[Output]:
+    """Every HTML page of the plan."""
     for page in plan.pages:
-        if page.listing and page.path != page.listing:
-            listings.setdefault(page.listing, []).append(page)
-        elif page.template == "paper.html":
-            papers.setdefault(page.path[: len("papers/item-") + 2], []).append(page)
-        else:
-            yield _page_output(page, digests, renderer)
-    for name, pages in listings.items():
-        # A numbered page's context is the listing's plus its own pager.
-        shared = {key: value for key, value in pages[0].context.items() if key != "pager"}
-        common = (
-            pages[0].template, pages[0].description, fingerprint.record_key(shared),
-            fingerprint.record_key(pages[0].feeds),
-        )  # fmt: skip
-        blocks: dict[int, list[Page]] = {}
-        for page in pages:
-            blocks.setdefault((page.context["pager"].number - 1) // PAGE_BLOCK, []).append(page)
-        for block, members in blocks.items():
-            pagers = [fingerprint.record_key(page.context["pager"]) for page in members]
-            yield from _group(f"{name}#{block}", members, (common, pagers), digests, renderer, tree)
-    for name, pages in papers.items():
-        each = [(page.description, fingerprint.record_key(page.context)) for page in pages]
-        yield from _group(
-            name, pages, (fingerprint.record_key(pages[0].feeds), each), digests, renderer, tree
-        )
+        yield page_output(page, [digests[i] for i in page.items], renderer)
 
 
-def _group(
-    name: str,
-    pages: Sequence[Page],
-    common: Any,
-    digests: Sequence[bytes],
-    renderer: Renderer,
-    tree: OutputTree,
-) -> Iterator[Output]:
-    paths = [page.path for page in pages]
-    key = fingerprint.combine([digests[i] for page in pages for i in page.items], common, paths)
-    if tree.group_up_to_date(name, key, paths):
-        return
-    tree.group(name, key)
-    for page in pages:
-        yield _page_output(page, digests, renderer)
-
-
-def _page_output(page: Page, digests: Sequence[bytes], renderer: Renderer) -> Output:
-    print_key = (
-        page.path, page.template, page.description,
+def page_fingerprint(page: Page, item_digests: Iterable[bytes]) -> str:
+    """What a page is made from: its items' digests, its path, template, context and feeds."""
+    return fingerprint.combine(
+        item_digests, page.path, page.template, page.description,
         fingerprint.record_key(page.context), fingerprint.record_key(page.feeds),
     )  # fmt: skip
+
+
+def page_output(page: Page, item_digests: Iterable[bytes], renderer: Renderer) -> Output:
     return Output(
         page.path,
-        fingerprint.combine((digests[i] for i in page.items), *print_key),
+        page_fingerprint(page, item_digests),
         lambda page=page: renderer.page(page),  # type: ignore[misc]
         items=page.items if page.template == "paper.html" else (),
         cards=page.items,
@@ -387,54 +342,61 @@ def feed_outputs(
 ) -> Iterator[Output]:  # fmt: skip
     """The feeds: overall (feed.xml, atom.xml, feed.json) and per topic
     (topics/ID.xml, .atom, .json), each with the newest ``feed_items`` items."""
-    base = settings.base_url
     limit = settings.feed_items
-    chosen_all = list(range(min(limit, len(catalog))))
-    sets: list[tuple[str, str, str, list[int]]] = [("", settings.title, "", chosen_all)]
+    chosen = list(range(min(limit, len(catalog))))
+    yield from feed_set(catalog, None, chosen, [digests[i] for i in chosen], settings)
     for topic in topics:
-        sets.append((f"topics/{topic.id}.", f"{settings.title}: {topic.name}",
-                     f"topics/{topic.id}.html", plan.by_topic[topic.id][:limit]))  # fmt: skip
-    for prefix, title, page, chosen in sets:
-        links = {link.type: link.path for link in feed_links(title, prefix)}
-        rss_path, atom_path, json_path = links.values()
-        description = f"{title}, curated by feedbot"
-        home = base + page
-        subset = ItemsOf(catalog, chosen)
-        parts = [digests[i] for i in chosen]
-        yield Output(
-            rss_path, fingerprint.combine(parts, "rss", title, home, base + rss_path, description),
-            lambda s=subset, t=title, h=home, p=rss_path, d=description: feeds.rss(  # type: ignore[misc]
-                list(s), title=t, link=h, self_url=base + p, description=d),
-            items=chosen,
-        )  # fmt: skip
-        yield Output(
-            atom_path, fingerprint.combine(parts, "atom", title, home, base + atom_path),
-            lambda s=subset, t=title, h=home, p=atom_path: feeds.atom(  # type: ignore[misc]
-                list(s), title=t, link=h, self_url=base + p, feed_id=base + p),
-            items=chosen,
-        )  # fmt: skip
-        yield Output(
-            json_path,
-            fingerprint.combine(parts, "json", title, home, base + json_path, description),
-            lambda s=subset, t=title, h=home, p=json_path, d=description: feeds.json_feed(  # type: ignore[misc]
-                list(s), title=t, link=h, self_url=base + p, description=d),
-            items=chosen,
-        )  # fmt: skip
+        chosen = plan.by_topic[topic.id][:limit]
+        yield from feed_set(catalog, topic, chosen, [digests[i] for i in chosen], settings)
+
+
+def feed_set(
+    catalog: Catalog, topic: TopicRef | None, chosen: Sequence[int], parts: Sequence[bytes],
+    settings: Settings,
+) -> Iterator[Output]:  # fmt: skip
+    """The three feeds of the site (``topic`` None) or of a topic, of the items at ``chosen``
+    in the catalog (``parts``: their digests)."""
+    base = settings.base_url
+    if topic is None:
+        prefix, title, page = "", settings.title, ""
+    else:
+        prefix, title = f"topics/{topic.id}.", f"{settings.title}: {topic.name}"
+        page = f"topics/{topic.id}.html"
+    links = {link.type: link.path for link in feed_links(title, prefix)}
+    rss_path, atom_path, json_path = links.values()
+    description = f"{title}, curated by feedbot"
+    home = base + page
+    subset = ItemsOf(catalog, chosen)
+    yield Output(
+        rss_path, fingerprint.combine(parts, "rss", title, home, base + rss_path, description),
+        lambda s=subset, t=title, h=home, p=rss_path, d=description: feeds.rss(  # type: ignore[misc]
+            list(s), title=t, link=h, self_url=base + p, description=d),
+        items=chosen,
+    )  # fmt: skip
+    yield Output(
+        atom_path, fingerprint.combine(parts, "atom", title, home, base + atom_path),
+        lambda s=subset, t=title, h=home, p=atom_path: feeds.atom(  # type: ignore[misc]
+            list(s), title=t, link=h, self_url=base + p, feed_id=base + p),
+        items=chosen,
+    )  # fmt: skip
+    yield Output(
+        json_path,
+        fingerprint.combine(parts, "json", title, home, base + json_path, description),
+        lambda s=subset, t=title, h=home, p=json_path, d=description: feeds.json_feed(  # type: ignore[misc]
+            list(s), title=t, link=h, self_url=base + p, description=d),
+        items=chosen,
+    )  # fmt: skip
 
 
 def search_outputs(catalog: Catalog, plan: Plan, digests: Sequence[bytes]) -> Iterator[Output]:
     days = plan.local_days
     months = search.group_by_month(days, plan.day_pages)
-    yield Output(
-        "search/index.js",
-        fingerprint.combine((), "search-index", tuple(months)),
-        lambda: search.index_js(list(months)),
-    )
+    yield search_index_output(list(months))
     for month, indexes in months.items():
         where = tuple(plan.day_pages[i] for i in indexes)
         yield Output(
             f"search/{month}.js",
-            fingerprint.combine((digests[i] for i in indexes), "search", month, where),
+            search_shard_fingerprint(month, (digests[i] for i in indexes), where),
             lambda month=month, indexes=indexes: search.shard_js(  # type: ignore[misc]
                 month,
                 [search.entry(catalog.search(i), plan.day_pages[i], days[i]) for i in indexes],
@@ -443,10 +405,24 @@ def search_outputs(catalog: Catalog, plan: Plan, digests: Sequence[bytes]) -> It
         )  # fmt: skip
 
 
+def search_index_output(months: Sequence[str]) -> Output:
+    """``search/index.js``: the months of the search index, newest first."""
+    return Output(
+        "search/index.js",
+        fingerprint.combine((), "search-index", tuple(months)),
+        lambda: search.index_js(months),
+    )
+
+
+def search_shard_fingerprint(month: str, parts: Iterable[bytes], where: tuple[str, ...]) -> str:
+    """Of one month of the search index: its items' digests and day pages."""
+    return fingerprint.combine(parts, "search", month, where)
+
+
 def extra_outputs(
-    plan: Plan, settings: Settings, renderer: Renderer, static_dir: Path
+    urls: Sequence[str], settings: Settings, renderer: Renderer, static_dir: Path
 ) -> Iterator[Output]:
-    """The 404 page, sitemap.xml, robots.txt and the static files."""
+    """The 404 page, sitemap.xml (of ``urls``), robots.txt and the static files."""
     base = settings.base_url
     # A 404 page is served at any depth: its links start from the site's root path.
     missing = Page("404.html", "404.html", {"heading": "Page not found"},
@@ -457,10 +433,7 @@ def extra_outputs(
         fingerprint.combine((), "404", root_path),
         lambda: renderer.page(missing, root=root_path),
     )
-    urls = [page_url(base, page.path) for page in plan.pages if page.in_sitemap]
-    for path, data in sitemaps(urls, base):
-        yield Output(path, fingerprint.combine((), "sitemap", path, hashlib.blake2b(data).digest()),
-                     lambda data=data: data)  # type: ignore[misc]  # fmt: skip
+    yield from sitemap_outputs(urls, base)
     robots = f"User-agent: *\nAllow: /\n\nSitemap: {base}sitemap.xml\n".encode()
     yield Output("robots.txt", fingerprint.combine((), "robots", robots), lambda: robots)
     for file in sorted(static_dir.rglob("*")):
@@ -471,26 +444,36 @@ def extra_outputs(
                          lambda data=data: data)  # type: ignore[misc]  # fmt: skip
 
 
-def sitemaps(urls: Sequence[str], base: str) -> list[tuple[str, bytes]]:
-    """``sitemap.xml`` listing every page; past 50,000 URLs, an index of numbered sitemaps."""
+def sitemap_outputs(urls: Sequence[str], base: str) -> Iterator[Output]:
+    """``sitemap.xml`` listing every page; past 50,000 URLs, an index of numbered sitemaps.
+    Each is made only when its URLs changed (the XML of 15,000 URLs costs more than their
+    digest)."""
+    if len(urls) <= SITEMAP_LIMIT:
+        yield _sitemap_output("sitemap.xml", urls)
+        return
+    names = []
+    for number, start in enumerate(range(0, len(urls), SITEMAP_LIMIT), 1):
+        names.append(f"sitemap-{number}.xml")
+        yield _sitemap_output(names[-1], urls[start : start + SITEMAP_LIMIT])
+    index = "".join(f"<sitemap><loc>{xml_escape(base + name)}</loc></sitemap>\n"
+                    for name in names).encode()  # fmt: skip
+    yield Output(
+        "sitemap.xml", fingerprint.combine((), "sitemap-index", index),
+        lambda: b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + index + b"</sitemapindex>\n",
+    )  # fmt: skip
 
-    def urlset(chunk: Sequence[str]) -> bytes:
-        body = "".join(f"<url><loc>{xml_escape(url)}</loc></url>\n" for url in chunk)
+
+def _sitemap_output(path: str, urls: Sequence[str]) -> Output:
+    listed = hashlib.blake2b("\n".join(urls).encode(), digest_size=16).digest()
+
+    def urlset() -> bytes:
+        body = "".join(f"<url><loc>{xml_escape(url)}</loc></url>\n" for url in urls)
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
             f"{body}</urlset>\n"
         ).encode()
 
-    if len(urls) <= SITEMAP_LIMIT:
-        return [("sitemap.xml", urlset(urls))]
-    files = []
-    for number, start in enumerate(range(0, len(urls), SITEMAP_LIMIT), 1):
-        files.append((f"sitemap-{number}.xml", urlset(urls[start : start + SITEMAP_LIMIT])))
-    index = "".join(f"<sitemap><loc>{xml_escape(base + name)}</loc></sitemap>\n"
-                    for name, _ in files)  # fmt: skip
-    files.insert(0, ("sitemap.xml", (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        f"{index}</sitemapindex>\n").encode()))  # fmt: skip
-    return files
+    return Output(path, fingerprint.combine((), "sitemap", path, listed), urlset)

@@ -1,0 +1,603 @@
+"""Incremental site builds planned from what changed, without looking at the rest.
+
+Planning the whole site (:func:`feedbot.publish.pages.plan_site`) costs time in proportion to
+every item ever collected; after 100 new items out of 100,000 that is most of a build. So each
+build also records every *listing* (home, each day, topic and source, the papers: see
+:class:`feedbot.publish.pages.ListingSpec`) in ``site_listings``: its members newest first, as
+packed arrays of link ids, sort keys and item digests, and the keys of what its pages are made
+from besides their items. The next build then
+
+1. takes each changed item out of the listings it was in, at its old place, and puts it into the
+   listings it is in now, at its place by date (a binary search): the other members stay where
+   they were;
+2. works out the listings' contexts again (cheap: a few per day, topic and source) and compares
+   their keys with the recorded ones (a new day changes its neighbours' links; a source's error
+   shows on its front page);
+3. in the listings changed either way, compares every page with the same page before: the same
+   item ids with the same digests, the same links to the other pages and the same context make
+   the same page, which the output folder keeps (:meth:`OutputTree.keep_the_rest`). Every other
+   page is fingerprinted and checked as a full build checks it, and rendered if it differs;
+4. does the same for the paper pages (a paper's page links to its day page), the search-index
+   months and the feeds those listings feed, and removes the pages that are no longer made.
+
+What the pages show comes from the same functions a full build uses (``listing_specs``,
+``listing_pages``, ``page_fingerprint``…), so both write the same tree, byte for byte
+(``tests/test_site_cache.py`` checks that after every kind of change). When the record does not
+agree with the database (an item it should hold is missing), :class:`StaleRecord` is raised
+before anything is written, and the build plans the whole site instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, tzinfo
+from typing import NamedTuple
+
+from jinja2 import Environment
+
+from feedbot.config import Settings
+from feedbot.publish import search
+from feedbot.publish.catalog import Catalog, Listed, listed
+from feedbot.publish.fingerprint import DIGEST_SIZE, combine, record_key
+from feedbot.publish.output import OutputTree
+from feedbot.publish.pages import (
+    ListingSpec,
+    archive_page,
+    listing_page,
+    listing_specs,
+    paginate,
+    paper_page,
+    paper_page_of,
+    sources_page,
+)
+from feedbot.publish.site import (
+    HOT_DAYS,
+    BuildReport,
+    Output,
+    Renderer,
+    extra_outputs,
+    feed_set,
+    page_fingerprint,
+    page_output,
+    page_url,
+    search_index_output,
+    search_shard_fingerprint,
+    write_outputs,
+)
+from feedbot.records import Item, SourceStatus, TopicRef
+from feedbot.resources import resource_dir
+
+HOME = "index.html"
+PAPERS = "papers.html"
+_SWAP = sys.byteorder != "little"  # the arrays are stored little-endian
+
+
+class StaleRecord(Exception):
+    """The recorded listings do not agree with the database: plan the whole site instead."""
+
+
+def listing_keys(spec: ListingSpec) -> tuple[str, str]:
+    """What a listing's numbered pages are made from besides their items and pager, and what
+    its front page is made from besides its items and pager."""
+    numbered = combine(
+        (), spec.template, spec.description, spec.numbered_prefix,
+        record_key(spec.context), record_key(spec.feeds),
+    )  # fmt: skip
+    return numbered, combine((), numbered, spec.front_size, record_key(spec.front_extra))
+
+
+def listing_names(entry: Listed) -> list[str]:
+    """The listings an item is in (those the site has: a topic or source it does not list
+    has no listing)."""
+    names = [HOME, f"days/{entry.day}.html"]
+    names += [f"topics/{topic}.html" for topic in entry.topics]
+    names += [f"sources/{slug}.html" for slug in entry.sources]
+    if entry.paper:
+        names.append(PAPERS)
+    return names
+
+
+@dataclass
+class Members:
+    """A listing's members, newest first: link ids, sort keys (minus the sort time, so that
+    they ascend) and digests, packed; for the papers listing, its members' anchors too."""
+
+    ids: array[int] = field(default_factory=lambda: array("q"))
+    keys: array[float] = field(default_factory=lambda: array("d"))
+    digests: bytearray = field(default_factory=bytearray)
+    anchors: list[str] | None = None
+
+    @classmethod
+    def unpack(cls, ids: bytes, keys: bytes, digests: bytes, anchors: str | None) -> Members:
+        unpacked = cls(array("q"), array("d"), bytearray(digests))
+        unpacked.ids.frombytes(ids)
+        unpacked.keys.frombytes(keys)
+        if _SWAP:
+            unpacked.ids.byteswap()
+            unpacked.keys.byteswap()
+        if anchors is not None:
+            unpacked.anchors = anchors.split("\n") if anchors else []
+        return unpacked
+
+    @classmethod
+    def of(cls, entries: Iterable[Listed], with_anchors: bool = False) -> Members:
+        made = cls(anchors=[] if with_anchors else None)
+        for entry in entries:
+            made.append(entry)
+        return made
+
+    def append(self, entry: Listed) -> None:
+        self.ids.append(entry.id)
+        self.keys.append(-entry.sort_time)
+        self.digests += entry.digest
+        if self.anchors is not None:
+            self.anchors.append(entry.anchor)
+
+    def pack(self) -> tuple[bytes, bytes, bytes, str | None]:
+        ids, keys = self.ids, self.keys
+        if _SWAP:
+            ids, keys = array("q", ids), array("d", keys)
+            ids.byteswap()
+            keys.byteswap()
+        anchors = None if self.anchors is None else "\n".join(self.anchors)
+        return ids.tobytes(), keys.tobytes(), bytes(self.digests), anchors
+
+    def copy(self) -> Members:
+        anchors = None if self.anchors is None else list(self.anchors)
+        return Members(array("q", self.ids), array("d", self.keys), bytearray(self.digests),
+                       anchors)  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def position(self, link_id: int, sort_time: float) -> int | None:
+        key = -sort_time
+        for place in range(bisect_left(self.keys, key), bisect_right(self.keys, key)):
+            if self.ids[place] == link_id:
+                return place
+        return None
+
+    def remove(self, place: int) -> None:
+        del self.ids[place]
+        del self.keys[place]
+        del self.digests[place * DIGEST_SIZE : (place + 1) * DIGEST_SIZE]
+        if self.anchors is not None:
+            del self.anchors[place]
+
+    def insert(self, entry: Listed, url_of: Callable[[int], str]) -> None:
+        """Put ``entry`` in its place: newest first, and among items of the same time, by URL
+        from the last (the order of a full build: by (time, URL), descending)."""
+        key = -entry.sort_time
+        place, end = bisect_left(self.keys, key), bisect_right(self.keys, key)
+        while place < end and url_of(self.ids[place]) > entry.url:
+            place += 1
+        self.ids.insert(place, entry.id)
+        self.keys.insert(place, key)
+        at = place * DIGEST_SIZE
+        self.digests[at:at] = entry.digest
+        if self.anchors is not None:
+            self.anchors.insert(place, entry.anchor)
+
+    def digests_of(self, span: range) -> bytes:
+        return bytes(self.digests[span.start * DIGEST_SIZE : span.stop * DIGEST_SIZE])
+
+    def same_page(self, span: range, other: Members, other_span: range) -> bool:
+        mine, theirs = (
+            self.ids[span.start : span.stop],
+            other.ids[other_span.start : other_span.stop],
+        )
+        return mine == theirs and self.digests_of(span) == other.digests_of(other_span)
+
+
+class ListingRecord(NamedTuple):
+    """What ``site_listings`` says of a listing without its members."""
+
+    length: int  # members
+    numbered_key: str
+    front_key: str
+
+
+class Record:
+    """The previous build's listings (``site_listings``) and index (``site_months``), read as
+    the delta build needs them."""
+
+    def __init__(
+        self,
+        listings: Mapping[str, ListingRecord],
+        members: Callable[[Collection[str]], dict[str, Members]],
+        month_entries: Callable[[Collection[str]], dict[str, list[Listed]]],
+        month_search: Callable[[Collection[str]], dict[str, dict[int, list[str]]]],
+    ) -> None:
+        self.listings = listings
+        self._members = members
+        self._month_entries = month_entries
+        self._month_search = month_search
+        self.loaded: dict[str, Members] = {}
+        self.months: dict[str, list[Listed]] = {}
+        self._search: dict[str, dict[int, list[str]]] = {}
+
+    def members(self, names: Iterable[str]) -> dict[str, Members]:
+        """The recorded members of these listings (those it has), read once."""
+        names = list(names)
+        wanted = {name for name in names if name in self.listings and name not in self.loaded}
+        if wanted:
+            self.loaded.update(self._members(wanted))
+        return {name: self.loaded[name] for name in names if name in self.loaded}
+
+    def entries(self, months: Iterable[str]) -> dict[str, list[Listed]]:
+        wanted = set(months) - set(self.months)
+        if wanted:
+            found = self._month_entries(wanted)
+            self.months.update((month, found.get(month, [])) for month in wanted)
+        return {month: self.months[month] for month in months}
+
+    def search(self, months: Collection[str]) -> dict[str, dict[int, list[str]]]:
+        """The recorded search fields of these months' items, by id, read once."""
+        wanted = set(months) - set(self._search)
+        if wanted:
+            found = self._month_search(wanted)
+            self._search.update((month, found.get(month, {})) for month in wanted)
+        return {month: self._search[month] for month in months}
+
+
+@dataclass
+class Delta:
+    """A delta build's plan and what it leaves for the next one."""
+
+    report: BuildReport
+    listings: list[tuple[str, Members, str, str]]  # rewritten: name, members, keys
+    dropped: set[str]  # listings no longer made
+    months: dict[str, tuple[list[Listed], dict[int, list[str]]]]  # rewritten index months
+    catalog: Catalog
+    left_open: set[int]  # ids no longer on a page new items land on (or gone): their cards
+
+
+def build_delta(
+    record: Record,
+    load: Callable[[Collection[int]], list[Item]],
+    changed: set[int],
+    current: set[int],
+    topics: Sequence[TopicRef],
+    sources: Sequence[SourceStatus],
+    settings: Settings,
+    env: Environment,
+    tree: OutputTree,
+    load_cards: Callable[..., Mapping[tuple[int, str], tuple[bytes, str]]],
+) -> Delta:
+    """Build what changed since the previous build into ``tree`` (trusted and intact), from
+    ``record``. ``changed``: ids of links changed since; ``current``: ids of every item."""
+    zone, title, size = settings.zone, settings.title, settings.page_size
+    home = record.members([HOME]).get(HOME)
+    if home is None:
+        raise StaleRecord("no home listing")
+    known = set(home.ids)
+    reload = (changed & current) | (current - known)
+    fresh = load(reload) if reload else []
+    new = {item.id: listed(item, zone) for item in fresh}
+    gone = (known - current) | (reload - set(new))
+    touched_ids = (reload | gone) & known
+
+    # 1. The changed items out of their old listings, into their new ones.
+    places = dict(zip(home.ids, range(len(home)), strict=True)) if touched_ids else {}
+    old_months = {_month(-home.keys[places[i]], zone) for i in touched_ids}
+    entries = record.entries(old_months | {entry.day[:7] for entry in new.values()})
+    old = {e.id: e for month in old_months for e in entries[month] if e.id in touched_ids}
+    if len(old) != len(touched_ids):
+        raise StaleRecord("an item of the home listing is missing from its month")
+    touched = {name for entry in [*old.values(), *new.values()] for name in listing_names(entry)}
+    before = {name: found.copy() for name, found in record.members(touched | {PAPERS}).items()}
+    after = {name: found.copy() for name, found in before.items()}
+    urls = {e.id: e.url for month in entries.values() for e in month}
+    urls.update((entry.id, entry.url) for entry in new.values())
+
+    def url_of(link_id: int) -> str:
+        if link_id not in urls:
+            raise StaleRecord(f"no recorded URL of link {link_id}")
+        return urls[link_id]
+
+    for entry in old.values():
+        for name in listing_names(entry):
+            if name in after:
+                place = after[name].position(entry.id, entry.sort_time)
+                if place is None:
+                    raise StaleRecord(f"link {entry.id} is missing from {name}")
+                after[name].remove(place)
+    for entry in new.values():
+        for name in listing_names(entry):
+            if name not in after:
+                after[name] = Members(anchors=[] if name == PAPERS else None)
+            after[name].insert(entry, url_of)
+
+    # 2. Every listing's context, and which changed.
+    counts = {name: found.length for name, found in record.listings.items()}
+    counts.update((name, len(found)) for name, found in after.items())
+    day_names = sorted(
+        (name[5:-5] for name, count in counts.items() if _is_day(name) and count), reverse=True
+    )
+    specs = listing_specs(
+        [(day, counts[f"days/{day}.html"]) for day in day_names], topics,
+        {t.id: counts.get(f"topics/{t.id}.html", 0) for t in topics}, sources,
+        {s.slug: counts.get(f"sources/{s.slug}.html", 0) for s in sources},
+        title=title, home_items=settings.home_items, page_size=size,
+    )  # fmt: skip
+    keys = {spec.front: listing_keys(spec) for spec in specs}
+    restyled = {
+        name for name, key in keys.items()
+        if name not in record.listings or key != record.listings[name][1:]
+    }  # fmt: skip
+    for name, found in record.members(restyled - set(after)).items():
+        before[name], after[name] = found, found
+    checked = [spec for spec in specs if spec.front in touched or spec.front in restyled]
+    dropped = set(record.listings) - set(keys)
+
+    # 3. The pages that may have changed, as a full build would make them.
+    local: list[Listed] = []
+    local_index: dict[int, int] = {}
+
+    def at(link_id: int, key: float, digest: bytes) -> int:
+        index = local_index.get(link_id)
+        if index is None:
+            index = local_index[link_id] = len(local)
+            local.append(new.get(link_id) or _thin(link_id, key, digest))
+        return index
+
+    catalog = Catalog(local, load=load, load_cards=load_cards, load_search=lambda months: {})
+    renderer = Renderer(env, catalog, topics, settings)
+    outputs: list[Output] = []
+    hot: set[tuple[int, str]] = set()
+    recent_days = {f"days/{day}.html" for day in day_names[:HOT_DAYS]}
+    day_pages: dict[int, str] = {}  # of the members of the checked day listings
+    moved: set[int] = set()  # members whose day page is not the one before
+    left_open: set[int] = set()
+    now_open: set[int] = set()
+    for spec in checked:
+        name = spec.front
+        was, now = before.get(name), after.get(name, Members())
+        recorded = record.listings.get(name)
+        old_spans, old_highest = _spans(spec, len(was) if was is not None else 0, size)
+        split = paginate(len(now), spec.front_size, size)
+        highest = split[1][0] if len(split) > 1 else None
+        is_day = spec.template == "day.html"
+        for number, span in split:
+            path = spec.front if number is None else spec.numbered(number)
+            ids = now.ids[span.start : span.stop]
+            if is_day:
+                day_pages.update((link_id, path) for link_id in ids)
+            is_open = number is None or number == highest
+            if is_open:
+                now_open.update(ids)
+            previous = old_spans.pop(path, None)
+            if (
+                previous is not None
+                and was is not None
+                and recorded is not None
+                and (recorded.front_key == keys[name][1] if number is None
+                     else recorded.numbered_key == keys[name][0])
+                and _same_pager(number, old_highest, highest)
+                and now.same_page(span, was, previous)
+            ):  # fmt: skip
+                continue
+            if is_day:  # its members on another page than before, or new to the day
+                before_here = set()
+                if was is not None and previous is not None:
+                    before_here = set(was.ids[previous.start : previous.stop])
+                moved.update(i for i in ids if i not in before_here)
+            page = listing_page(spec, number, highest, ())
+            digests = now.digests_of(span)
+            if tree.up_to_date(path, page_fingerprint(page, [digests])):
+                continue  # the same as before after all
+            shown = tuple(at(now.ids[p], now.keys[p], digests[(p - span.start) * DIGEST_SIZE :
+                                                              (p - span.start + 1) * DIGEST_SIZE])
+                          for p in span)  # fmt: skip
+            page = replace(page, items=shown)
+            outputs.append(page_output(page, [digests], renderer))
+            if is_open and (not is_day or name in recent_days):
+                hot.update((index, page.root) for index in shown)
+        for path in old_spans:
+            tree.remove(path)
+        if was is not None:
+            for _, span in paginate(len(was), spec.front_size, size)[:2]:  # the open pages
+                left_open.update(was.ids[span.start : span.stop])
+    for name in dropped:
+        count = record.listings[name].length
+        for path in _page_paths(name, count, settings):
+            tree.remove(path)
+    left_open -= now_open
+    left_open |= gone  # their cards are no use any more
+
+    # 4. Paper pages, feeds, search months, the archive, the sources page, sitemap and the rest.
+    papers = after[PAPERS] if PAPERS in after else Members(anchors=[])
+    paper_ids = set(papers.ids)
+    for entry in old.values():
+        if entry.paper and (entry.id not in new or paper_page(new[entry.id]) != paper_page(entry)):
+            tree.remove(paper_page(entry))
+    recheck = sorted(({i for i, e in new.items() if e.paper} | moved) & paper_ids)
+    unknown = [i for i in recheck if i not in new]
+    if unknown:
+        by_month = record.entries({day_pages[i][5:12] for i in unknown})
+        in_index = {e.id: e for month in by_month.values() for e in month}
+        if any(i not in in_index for i in unknown):
+            raise StaleRecord("a paper is missing from its month")
+        paper_entries = {i: new.get(i) or in_index[i] for i in recheck}
+    else:
+        paper_entries = {i: new[i] for i in recheck}
+    for link_id in recheck:
+        entry = paper_entries[link_id]
+        page = paper_page_of(entry, at(link_id, -entry.sort_time, entry.digest),
+                             day_pages[link_id], title)  # fmt: skip
+        outputs.append(page_output(page, [entry.digest], renderer))
+
+    limit = settings.feed_items
+    feed_lists: list[tuple[TopicRef | None, str]] = [(None, HOME)]
+    feed_lists += [(topic, f"topics/{topic.id}.html") for topic in topics]
+    for topic, name in feed_lists:
+        if name in after and (name in touched or name in restyled):
+            members = after[name]
+            chosen = [at(members.ids[p], members.keys[p], members.digests_of(range(p, p + 1)))
+                      for p in range(min(limit, len(members)))]  # fmt: skip
+            parts = [members.digests_of(range(0, min(limit, len(members))))]
+            outputs.extend(feed_set(catalog, topic, chosen, parts, settings))
+
+    months_now = list(dict.fromkeys(day[:7] for day in day_names))
+    outputs.append(search_index_output(months_now))
+    # A month's search file changes with its items and their day pages: it has a day listing
+    # that was checked, or one no longer made.
+    search_months = {name[5:12] for name in [*(s.front for s in checked), *dropped]
+                     if _is_day(name)}  # fmt: skip
+    outputs.extend(_search_outputs(record, search_months, set(months_now), day_names, fresh,
+                                   after, settings, tree))  # fmt: skip
+
+    day_counts = [(date.fromisoformat(day), counts[f"days/{day}.html"]) for day in day_names]
+    outputs.append(page_output(archive_page(day_counts, title), [], renderer))
+    source_counts = {
+        name[8:-5]: count for name, count in counts.items()
+        if name.startswith("sources/") and count and name[:-5] != "sources/index"
+    }  # fmt: skip
+    outputs.append(page_output(sources_page(sources, source_counts, title), [], renderer))
+    sitemap = [page_url(settings.base_url, path)
+               for path in _sitemap_paths(specs, counts, papers, size)]  # fmt: skip
+    outputs.extend(extra_outputs(sitemap, settings, renderer, resource_dir("static")))
+
+    catalog.hot_cards = hot
+    catalog.add(item for item in fresh if item.id in local_index)  # loaded already
+    tree.keep_the_rest()
+    stats = write_outputs(catalog, outputs, tree)
+    pages = sum(len(paginate(counts.get(s.front, 0), s.front_size, size)) for s in specs)
+    report = BuildReport(
+        settings.output_path, pages + len(papers) + 3, 3 * (1 + len(topics)), counts[HOME],
+        stats.written, stats.unchanged, stats.deleted, stats.bytes_written,
+    )  # fmt: skip
+    rewritten = [(spec.front, after.get(spec.front, Members()), *keys[spec.front])
+                 for spec in checked]  # fmt: skip
+    index = _index_months(record, old_months | {e.day[:7] for e in new.values()}, old, new,
+                          fresh)  # fmt: skip
+    return Delta(report, rewritten, dropped, index, catalog, left_open)
+
+
+def _is_day(name: str) -> bool:
+    return name.startswith("days/") and name != "days/index.html"
+
+
+def _month(sort_time: float, zone: tzinfo) -> str:
+    return datetime.fromtimestamp(sort_time, zone).strftime("%Y-%m")
+
+
+def _thin(link_id: int, key: float, digest: bytes) -> Listed:
+    """What rendering an unchanged item needs of it: its id (to fetch it) and digest (to
+    find its cached card)."""
+    return Listed(link_id, "", -key, "", (), (), False, "", digest, "")
+
+
+def _spans(spec: ListingSpec, count: int, size: int) -> tuple[dict[str, range], int | None]:
+    """Each page of a listing of ``count`` members by path, with the members it shows; and
+    the listing's newest numbered page."""
+    split = paginate(count, spec.front_size, size)
+    spans = {(spec.front if number is None else spec.numbered(number)): span
+             for number, span in split}  # fmt: skip
+    return spans, split[1][0] if len(split) > 1 else None
+
+
+def _same_pager(number: int | None, old_highest: int | None, highest: int | None) -> bool:
+    """Page ``number`` (there before and now) links to the same pages (see ``pages.pager``)."""
+    if number is None:
+        return old_highest == highest
+    assert old_highest is not None and highest is not None
+    return (number < old_highest) == (number < highest)
+
+
+def _page_paths(name: str, count: int, settings: Settings) -> list[str]:
+    """The pages of a listing that had ``count`` members (for a listing no longer made)."""
+    prefix = "page/" if name == HOME else ("papers/" if name == PAPERS else name[:-4])
+    front_size = settings.home_items if name == HOME else settings.page_size
+    return [
+        name if number is None else f"{prefix}{number}.html"
+        for number, _ in paginate(count, front_size, settings.page_size)
+    ]
+
+
+def _sitemap_paths(
+    specs: Sequence[ListingSpec], counts: Mapping[str, int], papers: Members, size: int
+) -> list[str]:
+    """Every page in the order a full build's plan lists them."""
+    paths = []
+    for spec in specs:
+        for number, _ in paginate(counts.get(spec.front, 0), spec.front_size, size):
+            paths.append(spec.front if number is None else spec.numbered(number))
+    paths += [f"papers/{anchor}.html" for anchor in papers.anchors or ()]
+    return [*paths, "days/index.html", "sources/index.html"]
+
+
+def _search_outputs(
+    record: Record,
+    months: set[str],
+    months_now: set[str],
+    day_names: Sequence[str],
+    fresh: Sequence[Item],
+    after: dict[str, Members],
+    settings: Settings,
+    tree: OutputTree,
+) -> list[Output]:
+    """The search-index months whose items or day pages may have changed."""
+    outputs: list[Output] = []
+    for month in sorted(months - months_now):
+        tree.remove(f"search/{month}.js")
+    months &= months_now
+    if not months:
+        return outputs
+    recorded = record.search(months)
+    fields = {item.id: search.fields(item) for item in fresh}
+    days = [day for day in day_names if day[:7] in months]
+    members = record.members(f"days/{day}.html" for day in days if f"days/{day}.html" not in after)
+    members.update((name, found) for name, found in after.items() if _is_day(name))
+    size = settings.page_size
+    by_month: dict[str, list[tuple[int, str, str, bytes]]] = {}
+    for day in days:
+        found = members[f"days/{day}.html"]
+        for number, span in paginate(len(found), size, size):
+            path = f"days/{day}.html" if number is None else f"days/{day}.{number}.html"
+            for place in span:
+                by_month.setdefault(day[:7], []).append(
+                    (found.ids[place], path, day, found.digests_of(range(place, place + 1)))
+                )
+    for month, rows in by_month.items():
+        where = tuple(path for _, path, _, _ in rows)
+        known = recorded.get(month, {})
+        entries = []
+        for link_id, path, day, _ in rows:
+            item_fields = fields.get(link_id) or known.get(link_id)
+            if item_fields is None:
+                raise StaleRecord(f"no search fields of link {link_id}")
+            entries.append(search.entry(item_fields, path, day))
+        outputs.append(Output(
+            f"search/{month}.js",
+            search_shard_fingerprint(month, [digest for *_, digest in rows], where),
+            lambda month=month, entries=entries: search.shard_js(month, entries),  # type: ignore[misc]
+        ))  # fmt: skip
+    return outputs
+
+
+def _index_months(
+    record: Record,
+    months: set[str],
+    old: Mapping[int, Listed],
+    new: Mapping[int, Listed],
+    fresh: Sequence[Item],
+) -> dict[str, tuple[list[Listed], dict[int, list[str]]]]:
+    """The index months the changes fall in, as they are now: entries and search fields."""
+    changed = set(old) | set(new)
+    entries = record.entries(months)
+    searches = record.search(months)
+    fields = {item.id: search.fields(item) for item in fresh}
+    made = {}
+    for month in months:
+        kept = [e for e in entries[month] if e.id not in changed]
+        kept += [e for e in new.values() if e.day[:7] == month]
+        kept.sort(key=lambda e: (e.sort_time, e.url), reverse=True)
+        found = {i: f for i, f in searches.get(month, {}).items() if i not in changed}
+        found.update((e.id, fields[e.id]) for e in kept if e.id in fields)
+        made[month] = (kept, found)
+    return made
