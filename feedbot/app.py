@@ -244,7 +244,8 @@ class App:
         store = self.store
         return build_from_database(
             store.engine, self.items, store.changed_link_ids, store.item_link_ids,
-            store.wall_clock, self.topics(), sources, self.settings, self.env, full=full,
+            store.item_count, store.wall_clock, self.topics(), sources, self.settings, self.env,
+            full=full,
         )  # fmt: skip
 
     def digest(self, day: date | None = None) -> EmailMessage:

@@ -375,19 +375,31 @@ class SiteCard(SQLModel, table=True):
 
 class SiteListing(SQLModel, table=True):
     """One listing of the last site build (home, a day, a topic, a source, the papers; named by
-    its front page's path): its members newest first, as packed arrays, and the keys of what
-    its pages are made from besides their items (:mod:`feedbot.publish.delta`)."""
+    its front page's path): its length and the keys of what its pages are made from besides
+    their items (:mod:`feedbot.publish.delta`). Its members are in ``site_listing_chunks``."""
 
     __tablename__ = "site_listings"
 
     name: str = Field(primary_key=True, sa_type=Text)
     count: int
+    numbered_key: str = Field(sa_type=Text)
+    front_key: str = Field(sa_type=Text)
+
+
+class SiteListingChunk(SQLModel, table=True):
+    """A run of a listing's members, newest first, as packed arrays. Chunk K holds the members
+    K·size to (K+1)·size counted from the oldest, so that new items change the newest chunk
+    only, and a build rewrites only the chunks that changed."""
+
+    __tablename__ = "site_listing_chunks"
+    __table_args__ = (PrimaryKeyConstraint("name", "chunk", name="pk_site_listing_chunks"),)
+
+    name: str = Field(sa_type=Text)
+    chunk: int
     ids: bytes = Field(sa_type=LargeBinary)  # int64 link ids, little-endian
     keys: bytes = Field(sa_type=LargeBinary)  # float64 minus each item's sort time
     digests: bytes = Field(sa_type=LargeBinary)  # each item's 16-byte digest
     anchors: str | None = Field(default=None, sa_type=Text)  # the papers': their page names
-    numbered_key: str = Field(sa_type=Text)
-    front_key: str = Field(sa_type=Text)
 
 
 class SiteBuild(SQLModel, table=True):

@@ -1570,6 +1570,12 @@ class Store:
             finally:
                 cursor.close()
 
+    def item_count(self) -> int:
+        """How many links are items now (:meth:`item_link_ids`, counted in the database)."""
+        query = select(func.count(mentions_t.c.link_id.distinct()))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def changed_link_ids(self, since: datetime) -> set[int]:
         """The links whose item may show something new since ``since`` (by :attr:`wall_clock`):
         those stamped then or later (``links.changed_at``), and those a changed paper's

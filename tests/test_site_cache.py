@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from feedbot.app import App
 from feedbot.fixture_server import FixtureServer, Route
 from feedbot.links.citation import Citation
-from feedbot.models import SiteCard, SiteMonth, Source
-from feedbot.publish import site
+from feedbot.models import SiteCard, SiteListingChunk, SiteMonth, Source
+from feedbot.publish import delta, site
 from feedbot.publish.cache import SiteCache
 from feedbot.publish.output import MANIFEST
 from feedbot.records import Item
@@ -135,6 +135,12 @@ def test_the_first_build_loads_everything_and_records_an_index(app: App, wall: C
         cards = conn.execute(select(func.count()).select_from(SiteCard)).scalar_one()
     assert months == 1  # November 2026
     assert cards > 0
+    with app.store.engine.connect() as conn:
+        stored = conn.execute(select(SiteCard.link_id, SiteCard.root, SiteCard.html)).all()  # type: ignore[call-overload]
+    found = SiteCache(app.store.engine).cards([(row[0], row[1]) for row in stored])
+    assert {key: html for key, (_, html) in found.items()} == {
+        (row[0], row[1]): row[2] for row in stored
+    }
 
 
 def test_new_and_changed_entries_load_only_their_items_and_build_what_a_full_build_does(
@@ -340,3 +346,65 @@ def test_items_of_the_same_second_keep_the_full_builds_order(
 
     assert not loads.everything
     assert tree(app.settings.output_path) == full_build(app, tmp_path / "reference")
+
+
+def test_listings_are_kept_in_chunks_and_only_changed_chunks_are_rewritten(
+    app: App, server: FixtureServer, wall: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delta, "CHUNK", 3)  # several chunks per listing
+    rebuild(app, wall)
+    chunks = SiteListingChunk.__table__  # type: ignore[attr-defined]
+
+    def stored() -> dict[tuple[str, int], tuple[bytes, bytes]]:
+        with app.store.engine.connect() as conn:
+            rows = conn.execute(select(chunks.c.name, chunks.c.chunk, chunks.c.ids,
+                                       chunks.c.digests)).all()  # fmt: skip
+        return {(row.name, row.chunk): (bytes(row.ids), bytes(row.digests)) for row in rows}
+
+    before = stored()
+    assert len([key for key in before if key[0] == "index.html"]) == 4  # 12 items
+    # A newer story, and the oldest one retitled: of the home listing's chunks (counted from
+    # the oldest), a new one and the oldest change, the others stay as they were.
+    changed = stories("alpha", range(-1, 12))
+    guid, _, link, date = changed[-1]
+    changed[-1] = (guid, "Alpha story, retitled", link, date)
+    server.routes["/alpha.xml"] = Route(body=rss(changed))
+    app.fetch()
+
+    _, loads = rebuild(app, wall)
+
+    after = stored()
+    assert not loads.everything
+    assert tree(app.settings.output_path) == full_build(app, tmp_path / "reference")
+    home = sorted(key for key in after if key[0] == "index.html")
+    assert len(home) == 5  # 13 items
+    for number in (1, 2, 3):
+        assert after[("index.html", number)] == before[("index.html", number)]
+    assert after[("index.html", 0)][0] == before[("index.html", 0)][0]  # the same ids
+    assert after[("index.html", 0)][1] != before[("index.html", 0)][1]  # a new digest
+    members = delta.Members.unpack(
+        [delta.Chunk(number, after[("index.html", number)][0], b"", b"", None)
+         for _, number in home]
+    )  # fmt: skip
+    assert list(members.ids) == [item.id for item in app.items()]
+
+
+def test_a_link_merged_into_another_leaves_the_site_though_nothing_stamps_it(
+    app: App, wall: Clock, tmp_path: Path
+) -> None:
+    rebuild(app, wall)
+    items = {item.url: item for item in app.items()}
+    old, new = (
+        items["https://alpha.example.org/story-9"],
+        items["https://alpha.example.org/story-3"],
+    )
+    # The links stage finds both are one article: ``old`` is folded into ``new`` and deleted.
+    with app.store.engine.begin() as conn:
+        app.store._merge_link(conn, old.id, new.id)
+
+    _, loads = rebuild(app, wall)
+
+    built = tree(app.settings.output_path)
+    assert not loads.everything
+    assert built == full_build(app, tmp_path / "reference")
+    assert old.url not in built["sitemap.xml"].decode() and old.anchor not in str(built.keys())

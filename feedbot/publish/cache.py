@@ -5,6 +5,8 @@ database keeps, for the next build:
 
 * ``site_builds``: the setup fingerprint and output folder the build was made for, and the
   time it started;
+* ``site_listings`` and ``site_listing_chunks``: every listing's members, newest first, and the
+  keys of its context (see :mod:`feedbot.publish.delta`);
 * ``site_months``: by month, the facts planning needs of each item (:class:`~feedbot.publish.
   catalog.Listed`, its digest included) and its search-index fields, each month in one blob:
   reading 100,000 rows would cost more than reading a few blobs and making the tuples, and a
@@ -12,14 +14,16 @@ database keeps, for the next build:
 * ``site_cards``: the rendered cards of the items on the pages new items land on (each
   listing's front page and newest numbered page), by item digest.
 
-The next build then loads only the items whose links changed (``links.changed_at``, stamped by
-the store on every write that changes an item) since the previous build started, less
+The next build loads only the items whose links changed (``links.changed_at``, stamped by the
+store on every write that changes an item) since the previous build started, less
 :data:`LATE_COMMIT_MARGIN` (a write stamped before that start but committed after it is still
-seen), plus items new to the index; items that are no longer items are dropped. Everything else
-comes from the index; full records and cards are fetched only for the pages that changed.
+seen), and plans by difference from the listings (:func:`~feedbot.publish.delta.build_delta`);
+full records and cards are fetched only for the pages that changed. When the listings do not
+agree with the database, it plans every page from ``site_months`` instead (a slower build, the
+same tree).
 
 A different setup (templates, settings, feedbot's version), another output folder, a folder
-without a manifest, or ``--full`` make a full build, which rewrites them all.
+missing any file of its manifest, or ``--full`` make a full build, which rewrites them all.
 """
 
 from __future__ import annotations
@@ -37,12 +41,14 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from feedbot.config import Settings
-from feedbot.models import SiteBuild, SiteCard, SiteListing, SiteMonth
+from feedbot.models import SiteBuild, SiteCard, SiteListing, SiteListingChunk, SiteMonth
 from feedbot.publish.catalog import Catalog, Listed, listed
 from feedbot.publish.delta import (
     HOME,
     PAPERS,
+    Chunk,
     Delta,
+    ItemIds,
     ListingRecord,
     Members,
     Record,
@@ -67,6 +73,7 @@ months_t = SiteMonth.__table__  # type: ignore[attr-defined]
 cards_t = SiteCard.__table__  # type: ignore[attr-defined]
 builds_t = SiteBuild.__table__  # type: ignore[attr-defined]
 listings_t = SiteListing.__table__  # type: ignore[attr-defined]
+chunks_t = SiteListingChunk.__table__  # type: ignore[attr-defined]
 
 LoadItems = Callable[[Collection[int] | None], list[Item]]  # by link id; None: every item
 
@@ -84,6 +91,7 @@ class SiteCache:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._stored: dict[str, list[Chunk]] = {}  # listings' chunks as read
 
     def previous(self) -> tuple[str, str, datetime | None] | None:
         """(setup fingerprint, output folder, start) of the previous build, if any."""
@@ -110,16 +118,20 @@ class SiteCache:
             return {row[0]: ListingRecord(*row[1:]) for row in conn.execute(query)}
 
     def listing_members(self, names: Collection[str]) -> dict[str, Members]:
-        query = select(listings_t.c.name, listings_t.c.ids, listings_t.c["keys"],
-                       listings_t.c.digests, listings_t.c.anchors)  # fmt: skip
-        found = {}
+        """These listings' members, from their chunks (kept, so that a save rewrites only the
+        chunks that changed)."""
+        query = select(chunks_t.c.name, chunks_t.c.chunk, chunks_t.c.ids, chunks_t.c["keys"],
+                       chunks_t.c.digests, chunks_t.c.anchors)  # fmt: skip
+        stored: dict[str, list[Chunk]] = {}
         with self.engine.connect() as conn:
-            for part in _chunks(sorted(names)):
-                for row in conn.execute(query.where(listings_t.c.name.in_(part))):
-                    found[row.name] = Members.unpack(
-                        bytes(row.ids), bytes(row.keys), bytes(row.digests), row.anchors
-                    )
-        return found
+            for part in _batches(sorted(names)):
+                for row in conn.execute(query.where(chunks_t.c.name.in_(part))):
+                    stored.setdefault(row.name, []).append(Chunk(
+                        row.chunk, bytes(row.ids), bytes(row.keys), bytes(row.digests),
+                        row.anchors,
+                    ))  # fmt: skip
+        self._stored.update(stored)
+        return {name: Members.unpack(stored.get(name, [])) for name in names}
 
     def month_entries(self, months: Collection[str]) -> dict[str, list[Listed]]:
         """The index's items of these months, newest first."""
@@ -136,13 +148,23 @@ class SiteCache:
         wanted = set(keys)
         found: dict[tuple[int, str], tuple[bytes, str]] = {}
         ids = sorted({link_id for link_id, _ in wanted})
-        query = select(cards_t.c.link_id, cards_t.c.root, cards_t.c.digest, cards_t.c.html)
         with self.engine.connect() as conn:
-            for chunk in _chunks(ids):
-                for row in conn.execute(query.where(cards_t.c.link_id.in_(chunk))):
-                    key = (row.link_id, row.root)
-                    if key in wanted:
-                        found[key] = (bytes(row.digest), row.html)
+            # Straight through the driver's cursor: thousands of cards of a few kilobytes each,
+            # where SQLAlchemy's rows would triple the time.
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            cursor = conn.connection.cursor()
+            try:
+                for chunk in _batches(ids):
+                    cursor.execute(
+                        "SELECT link_id, root, digest, html FROM site_cards "
+                        f"WHERE link_id IN ({', '.join([mark] * len(chunk))})",
+                        list(chunk),
+                    )
+                    for link_id, root, digest, html in cursor.fetchall():
+                        if (link_id, root) in wanted:
+                            found[(link_id, root)] = (bytes(digest), html)
+            finally:
+                cursor.close()
         return found
 
     def search(self, months: Mapping[int, str]) -> dict[int, list[str]]:
@@ -183,6 +205,8 @@ class SiteCache:
         with self.engine.begin() as conn:
             self._save_months(conn, catalog, changes, previous)
             conn.execute(delete(listings_t))
+            conn.execute(delete(chunks_t))
+            self._stored.clear()
             self._save_listings(conn, _listings(listings, catalog.listed))
             self._save_cards(conn, catalog, full=changes is None)
             if changes is not None:
@@ -203,12 +227,12 @@ class SiteCache:
                 ]  # fmt: skip
                 if rows:
                     conn.execute(insert(months_t), rows)
-            gone = sorted(delta.dropped | {name for name, *_ in delta.listings})
-            for names in _chunks(gone):
+            for names in _batches(sorted(delta.dropped)):
                 conn.execute(delete(listings_t).where(listings_t.c.name.in_(names)))
+                conn.execute(delete(chunks_t).where(chunks_t.c.name.in_(names)))
             self._save_listings(conn, delta.listings)
             self._save_cards(conn, delta.catalog, full=False)
-            for chunk in _chunks(sorted(delta.left_open)):
+            for chunk in _batches(sorted(delta.left_open)):
                 conn.execute(delete(cards_t).where(cards_t.c.link_id.in_(chunk)))
             self._save_build(conn, setup, output, started_at)
 
@@ -221,18 +245,40 @@ class SiteCache:
     def _save_listings(
         self, conn: Connection, listings: Iterable[tuple[str, Members, str, str]]
     ) -> None:
-        """Insert these listings, a few at a time (a full build's take tens of megabytes)."""
-        rows = []
+        """Write these listings: each one's row, and those of its chunks that differ from what
+        was read of them (every chunk, for a listing not read)."""
+        meta, chunks, gone = [], [], []
         for name, members, numbered_key, front_key in listings:
-            ids, keys, digests, anchors = members.pack()
-            rows.append({"name": name, "count": len(members), "ids": ids, "keys": keys,
-                         "digests": digests, "anchors": anchors, "numbered_key": numbered_key,
+            meta.append({"name": name, "count": len(members), "numbered_key": numbered_key,
                          "front_key": front_key})  # fmt: skip
-            if len(rows) == 50:
-                conn.execute(insert(listings_t), rows)
-                rows = []
-        if rows:
-            conn.execute(insert(listings_t), rows)
+            before = {chunk.number: chunk for chunk in self._stored.get(name, ())}
+            made = members.chunks()
+            chunks += [
+                {"name": name, "chunk": chunk.number, "ids": chunk.ids, "keys": chunk.keys,
+                 "digests": chunk.digests, "anchors": chunk.anchors}
+                for chunk in made if before.get(chunk.number) != chunk
+            ]  # fmt: skip
+            gone += [(name, number) for number in before if number >= len(made)]
+            gone += [(name, chunk.number) for chunk in made
+                     if chunk.number in before and before[chunk.number] != chunk]  # fmt: skip
+            if len(chunks) >= 50:
+                self._write_chunks(conn, chunks, gone)
+                chunks, gone = [], []
+        self._write_chunks(conn, chunks, gone)
+        names = [row["name"] for row in meta]
+        for part in _batches(names):
+            conn.execute(delete(listings_t).where(listings_t.c.name.in_(part)))
+        for start in range(0, len(meta), 500):
+            conn.execute(insert(listings_t), meta[start : start + 500])
+
+    def _write_chunks(
+        self, conn: Connection, chunks: list[dict[str, Any]], gone: list[tuple[str, int]]
+    ) -> None:
+        for name, number in gone:
+            conn.execute(delete(chunks_t).where(chunks_t.c.name == name,
+                                                chunks_t.c.chunk == number))  # fmt: skip
+        if chunks:
+            conn.execute(insert(chunks_t), chunks)
 
     def _save_months(
         self,
@@ -299,7 +345,7 @@ class SiteCache:
             conn.execute(delete(cards_t))
         else:
             # A card rendered again replaces the old one; the rest of the cache stays.
-            for chunk in _chunks(sorted({int(row["link_id"]) for row in keep})):
+            for chunk in _batches(sorted({int(row["link_id"]) for row in keep})):
                 conn.execute(delete(cards_t).where(cards_t.c.link_id.in_(chunk)))
         for start in range(0, len(keep), 2000):
             conn.execute(insert(cards_t), keep[start : start + 2000])
@@ -314,7 +360,7 @@ class SiteCache:
             return
         # Whole items at a time (their hot cards, if any, are rendered again when needed):
         # simpler than deleting (link, root) pairs one by one, and rare.
-        for chunk in _chunks(sorted({link_id for link_id, _ in cold})):
+        for chunk in _batches(sorted({link_id for link_id, _ in cold})):
             conn.execute(delete(cards_t).where(cards_t.c.link_id.in_(chunk)))
 
 
@@ -323,6 +369,7 @@ def build_from_database(
     load: LoadItems,
     changed_since: Callable[[datetime], set[int]],
     current_ids: Callable[[], set[int]],
+    count_items: Callable[[], int],
     wall_clock: Callable[[], datetime],
     topics: Sequence[TopicRef],
     sources: Sequence[SourceStatus],
@@ -335,8 +382,8 @@ def build_from_database(
     allows it (see the module's docstring).
 
     ``load``: items by link id (all with None); ``changed_since``: ids of links changed at or
-    after a time; ``current_ids``: ids of the links that are items; ``wall_clock``: the clock
-    the store stamps changes with."""
+    after a time; ``current_ids``: ids of the links that are items, ``count_items`` how many;
+    ``wall_clock``: the clock the store stamps changes with."""
     cache = SiteCache(engine)
     started = wall_clock()
     output = str(settings.output_path)
@@ -355,15 +402,15 @@ def build_from_database(
         if usable:
             assert previous is not None and previous[2] is not None
             changed = changed_since(previous[2] - LATE_COMMIT_MARGIN)
-            current = current_ids()
-            delta = _delta(cache, tree, load, changed, current, topics, sources, settings, env)
+            items = ItemIds(count_items, current_ids)
+            delta = _delta(cache, tree, load, changed, items, topics, sources, settings, env)
             if delta is not None:
                 # Still holding the folder's lock: two builds' records must not mix.
                 cache.save_delta(delta, setup=setup, output=output, started_at=started)
                 return delta.report
             previous_index = cache.listed()
             catalog, changes = _changed_catalog(
-                previous_index, cache, load, changed, current, settings,
+                previous_index, cache, load, changed, current_ids(), settings,
             )  # fmt: skip
         else:
             catalog = Catalog.of_items(load(None), settings.zone)
@@ -382,7 +429,7 @@ def _delta(
     tree: OutputTree,
     load: LoadItems,
     changed: set[int],
-    current: set[int],
+    items: ItemIds,
     topics: Sequence[TopicRef],
     sources: Sequence[SourceStatus],
     settings: Settings,
@@ -397,7 +444,7 @@ def _delta(
     record = Record(records, cache.listing_members, cache.month_entries, cache._search_months)
     try:
         return build_delta(
-            record, load, changed, current, topics, sources, settings, env, tree, cache.cards
+            record, load, changed, items, topics, sources, settings, env, tree, cache.cards
         )
     except StaleRecord:
         return None
@@ -437,6 +484,6 @@ def _listings(
         yield spec.front, made, *listing_keys(spec)
 
 
-def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
+def _batches(values: Sequence[T]) -> Iterable[Sequence[T]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]

@@ -112,15 +112,17 @@ class Members:
     anchors: list[str] | None = None
 
     @classmethod
-    def unpack(cls, ids: bytes, keys: bytes, digests: bytes, anchors: str | None) -> Members:
-        unpacked = cls(array("q"), array("d"), bytearray(digests))
-        unpacked.ids.frombytes(ids)
-        unpacked.keys.frombytes(keys)
+    def unpack(cls, chunks: Sequence[Chunk]) -> Members:
+        """The members of a listing from its stored chunks (in any order)."""
+        ordered = sorted(chunks, key=lambda chunk: -chunk[0])  # the newest first
+        unpacked = cls(array("q"), array("d"), bytearray(b"".join(c[3] for c in ordered)))
+        unpacked.ids.frombytes(b"".join(c[1] for c in ordered))
+        unpacked.keys.frombytes(b"".join(c[2] for c in ordered))
         if _SWAP:
             unpacked.ids.byteswap()
             unpacked.keys.byteswap()
-        if anchors is not None:
-            unpacked.anchors = anchors.split("\n") if anchors else []
+        if ordered and ordered[0][4] is not None:
+            unpacked.anchors = [a for c in ordered for a in (c[4].split("\n") if c[4] else [])]
         return unpacked
 
     @classmethod
@@ -137,14 +139,26 @@ class Members:
         if self.anchors is not None:
             self.anchors.append(entry.anchor)
 
-    def pack(self) -> tuple[bytes, bytes, bytes, str | None]:
+    def chunks(self) -> list[Chunk]:
+        """The members packed in chunks of :data:`CHUNK`, counted from the oldest."""
         ids, keys = self.ids, self.keys
         if _SWAP:
             ids, keys = array("q", ids), array("d", keys)
             ids.byteswap()
             keys.byteswap()
-        anchors = None if self.anchors is None else "\n".join(self.anchors)
-        return ids.tobytes(), keys.tobytes(), bytes(self.digests), anchors
+        id_bytes, key_bytes = ids.tobytes(), keys.tobytes()
+        digests, anchors = self.digests, self.anchors
+        made = []
+        count = len(ids)
+        for number in range(-(-count // CHUNK)):
+            end = count - number * CHUNK
+            start = max(0, end - CHUNK)
+            made.append(Chunk(
+                number, id_bytes[start * 8 : end * 8], key_bytes[start * 8 : end * 8],
+                bytes(digests[start * DIGEST_SIZE : end * DIGEST_SIZE]),
+                None if anchors is None else "\n".join(anchors[start:end]),
+            ))  # fmt: skip
+        return made
 
     def copy(self) -> Members:
         anchors = None if self.anchors is None else list(self.anchors)
@@ -191,6 +205,27 @@ class Members:
             other.ids[other_span.start : other_span.stop],
         )
         return mine == theirs and self.digests_of(span) == other.digests_of(other_span)
+
+
+CHUNK = 4096  # members a stored chunk holds
+
+
+class Chunk(NamedTuple):
+    """One stored run of a listing's members (see ``models.SiteListingChunk``)."""
+
+    number: int
+    ids: bytes
+    keys: bytes
+    digests: bytes
+    anchors: str | None
+
+
+@dataclass(frozen=True)
+class ItemIds:
+    """How to ask the database which links are items, and how many."""
+
+    count: Callable[[], int]
+    ids: Callable[[], set[int]]
 
 
 class ListingRecord(NamedTuple):
@@ -260,7 +295,7 @@ def build_delta(
     record: Record,
     load: Callable[[Collection[int]], list[Item]],
     changed: set[int],
-    current: set[int],
+    items: ItemIds,
     topics: Sequence[TopicRef],
     sources: Sequence[SourceStatus],
     settings: Settings,
@@ -269,48 +304,13 @@ def build_delta(
     load_cards: Callable[..., Mapping[tuple[int, str], tuple[bytes, str]]],
 ) -> Delta:
     """Build what changed since the previous build into ``tree`` (trusted and intact), from
-    ``record``. ``changed``: ids of links changed since; ``current``: ids of every item."""
+    ``record``. ``changed``: ids of links changed since; ``items``: how many items there are
+    and which (asked only when the count is not what the changes make it)."""
     zone, title, size = settings.zone, settings.title, settings.page_size
-    home = record.members([HOME]).get(HOME)
-    if home is None:
-        raise StaleRecord("no home listing")
-    known = set(home.ids)
-    reload = (changed & current) | (current - known)
-    fresh = load(reload) if reload else []
-    new = {item.id: listed(item, zone) for item in fresh}
-    gone = (known - current) | (reload - set(new))
-    touched_ids = (reload | gone) & known
-
     # 1. The changed items out of their old listings, into their new ones.
-    places = dict(zip(home.ids, range(len(home)), strict=True)) if touched_ids else {}
-    old_months = {_month(-home.keys[places[i]], zone) for i in touched_ids}
-    entries = record.entries(old_months | {entry.day[:7] for entry in new.values()})
-    old = {e.id: e for month in old_months for e in entries[month] if e.id in touched_ids}
-    if len(old) != len(touched_ids):
-        raise StaleRecord("an item of the home listing is missing from its month")
-    touched = {name for entry in [*old.values(), *new.values()] for name in listing_names(entry)}
-    before = {name: found.copy() for name, found in record.members(touched | {PAPERS}).items()}
-    after = {name: found.copy() for name, found in before.items()}
-    urls = {e.id: e.url for month in entries.values() for e in month}
-    urls.update((entry.id, entry.url) for entry in new.values())
-
-    def url_of(link_id: int) -> str:
-        if link_id not in urls:
-            raise StaleRecord(f"no recorded URL of link {link_id}")
-        return urls[link_id]
-
-    for entry in old.values():
-        for name in listing_names(entry):
-            if name in after:
-                place = after[name].position(entry.id, entry.sort_time)
-                if place is None:
-                    raise StaleRecord(f"link {entry.id} is missing from {name}")
-                after[name].remove(place)
-    for entry in new.values():
-        for name in listing_names(entry):
-            if name not in after:
-                after[name] = Members(anchors=[] if name == PAPERS else None)
-            after[name].insert(entry, url_of)
+    moves = _move_changed(record, load, changed, items, zone)
+    fresh, new, gone, old = moves.fresh, moves.new, moves.gone, moves.old
+    touched, before, after = moves.touched, moves.before, moves.after
 
     # 2. Every listing's context, and which changed.
     counts = {name: found.length for name, found in record.listings.items()}
@@ -473,9 +473,80 @@ def build_delta(
     )  # fmt: skip
     rewritten = [(spec.front, after.get(spec.front, Members()), *keys[spec.front])
                  for spec in checked]  # fmt: skip
-    index = _index_months(record, old_months | {e.day[:7] for e in new.values()}, old, new,
-                          fresh)  # fmt: skip
+    index = _index_months(record, moves.months, old, new, fresh)
     return Delta(report, rewritten, dropped, index, catalog, left_open)
+
+
+@dataclass
+class _Moves:
+    """The changed items, and the listings they left and entered."""
+
+    fresh: list[Item]  # the changed items, as they are now
+    new: dict[int, Listed]  # the same, as listed
+    gone: set[int]  # ids no longer items
+    old: dict[int, Listed]  # the changed items as the record had them
+    months: set[str]  # of the index, where the changes fall
+    touched: set[str]  # listings a changed item was or is in
+    before: dict[str, Members]  # those listings as they were (and the papers)
+    after: dict[str, Members]  # and as they are now
+
+
+def _move_changed(
+    record: Record,
+    load: Callable[[Collection[int]], list[Item]],
+    changed: set[int],
+    items: ItemIds,
+    zone: tzinfo,
+) -> _Moves:
+    """Load the changed items and move each from its place in the listings it was in to its
+    place in the listings it is in now."""
+    home = record.members([HOME]).get(HOME)
+    if home is None:
+        raise StaleRecord("no home listing")
+    known = set(home.ids)
+    fresh = load(changed) if changed else []
+    new = {item.id: listed(item, zone) for item in fresh}
+    gone = (changed & known) - set(new)
+    if items.count() != len(known) - len(gone) + len(set(new) - known):
+        # Not every change was stamped (a link deleted by a merge leaves nothing to stamp):
+        # compare the ids themselves.
+        current = items.ids()
+        unstamped = current - known - changed
+        fresh += load(unstamped) if unstamped else []
+        new = {item.id: listed(item, zone) for item in fresh}
+        gone |= known - current
+    touched_ids = (changed | set(new) | gone) & known
+    places = dict(zip(home.ids, range(len(home)), strict=True)) if touched_ids else {}
+    old_months = {_month(-home.keys[places[i]], zone) for i in touched_ids}
+    months = old_months | {entry.day[:7] for entry in new.values()}
+    entries = record.entries(months)
+    old = {e.id: e for month in old_months for e in entries[month] if e.id in touched_ids}
+    if len(old) != len(touched_ids):
+        raise StaleRecord("an item of the home listing is missing from its month")
+    touched = {name for entry in [*old.values(), *new.values()] for name in listing_names(entry)}
+    before = {name: found.copy() for name, found in record.members(touched | {PAPERS}).items()}
+    after = {name: found.copy() for name, found in before.items()}
+    urls = {e.id: e.url for month in entries.values() for e in month}
+    urls.update((entry.id, entry.url) for entry in new.values())
+
+    def url_of(link_id: int) -> str:
+        if link_id not in urls:
+            raise StaleRecord(f"no recorded URL of link {link_id}")
+        return urls[link_id]
+
+    for entry in old.values():
+        for name in listing_names(entry):
+            if name in after:
+                place = after[name].position(entry.id, entry.sort_time)
+                if place is None:
+                    raise StaleRecord(f"link {entry.id} is missing from {name}")
+                after[name].remove(place)
+    for entry in new.values():
+        for name in listing_names(entry):
+            if name not in after:
+                after[name] = Members(anchors=[] if name == PAPERS else None)
+            after[name].insert(entry, url_of)
+    return _Moves(fresh, new, gone, old, months, touched, before, after)
 
 
 def _is_day(name: str) -> bool:

@@ -22,15 +22,22 @@ def upgrade() -> None:
         "site_listings",
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("ids", sa.LargeBinary(), nullable=False),
-        sa.Column("keys", sa.LargeBinary(), nullable=False),
-        sa.Column("digests", sa.LargeBinary(), nullable=False),
-        sa.Column("anchors", sa.Text(), nullable=True),
         sa.Column("numbered_key", sa.Text(), nullable=False),
         sa.Column("front_key", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
+    op.create_table(
+        "site_listing_chunks",
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("chunk", sa.Integer(), nullable=False),
+        sa.Column("ids", sa.LargeBinary(), nullable=False),
+        sa.Column("keys", sa.LargeBinary(), nullable=False),
+        sa.Column("digests", sa.LargeBinary(), nullable=False),
+        sa.Column("anchors", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("name", "chunk", name="pk_site_listing_chunks"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("site_listing_chunks")
     op.drop_table("site_listings")
