@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -20,17 +22,63 @@ SCHEMA_HEAD = "0010"
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create an engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout. JSON
+    values are written without NUL characters (see :func:`without_nul`)."""
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(
+                url, connect_args={"timeout": 30}, json_serializer=_json_without_nul
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_without_nul)
             event.listen(engine, "connect", _binary_lists)
     except (ArgumentError, NoSuchModuleError, ImportError) as e:
         raise StoreError(f"database URL {_redact(url)!r} is not usable: {e}") from e
     return engine
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with the NUL characters of its strings removed (in lists, tuples, dicts and
+    dataclass records too), the same object when it has none. Text from outside can hold NUL
+    (a JSON feed's ``\\u0000``, a page's metadata); PostgreSQL's text cannot, and would refuse
+    the whole transaction. SQLite could keep it, but both databases must store the same, so the
+    store cleans what it is given before it works with it."""
+    kind = type(value)
+    if kind is str:
+        return value.replace("\x00", "") if "\x00" in value else value
+    if kind is list or kind is tuple:
+        if all(type(part) is str and "\x00" not in part for part in value):
+            return value
+        cleaned = [without_nul(part) for part in value]
+        changed = any(new is not old for new, old in zip(cleaned, value, strict=True))
+        return kind(cleaned) if changed else value
+    if kind is dict:
+        pairs = {key: without_nul(part) for key, part in value.items()}
+        return pairs if any(pairs[key] is not part for key, part in value.items()) else value
+    fields = getattr(kind, "__dataclass_fields__", None)
+    if fields is not None:
+        changes = {}
+        for name in fields:  # inline for strings: a batch of posts has tens of thousands
+            part = getattr(value, name)
+            if type(part) is str:
+                if "\x00" in part:
+                    changes[name] = part.replace("\x00", "")
+            elif part is not None and type(part) not in _PLAIN:
+                cleaned = without_nul(part)
+                if cleaned is not part:
+                    changes[name] = cleaned
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
+
+
+_PLAIN = (int, float, bool, datetime, bytes)
+
+
+def _json_without_nul(value: Any) -> str:
+    import json
+
+    return json.dumps(without_nul(value))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -38,7 +38,7 @@ from sqlmodel import SQLModel
 
 from feedbot.bulk import among, among_pairs, insert_rows
 from feedbot.config import SourceSettings, TopicSettings
-from feedbot.db import db_error
+from feedbot.db import db_error, without_nul
 from feedbot.errors import StoreError
 from feedbot.links.canonical import DEFAULT_RULES, UrlRules, canonical_url
 from feedbot.links.citation import Citation, citation_from_json, citation_to_json, version_urls
@@ -272,7 +272,8 @@ class Store:
                     unchanged.append({"b_id": report.source_id, "b_now": report.finished_at})
                     log.append(entry | {"outcome": "not_modified"})
                 else:
-                    fetched.append((report.source_id, outcome.entries, report.finished_at))
+                    entries = without_nul(outcome.entries)
+                    fetched.append((report.source_id, entries, report.finished_at))
                     succeeded.append(_success_values(report.source_id, outcome, report.finished_at))
                     warnings = "; ".join(outcome.warnings) or None
                     log.append(entry | {"outcome": "ok", "error": warnings})
@@ -652,6 +653,7 @@ class Store:
         and the merge of its mentions into the link of its canonical URL."""
         if not results:
             return
+        results = without_nul(list(results))  # pages' text may hold NUL
         with self._begin() as conn:
             targets = self._ensure_links(conn, {r.canonical_url for _, r in results}, now)
             previous = {
@@ -1005,6 +1007,7 @@ class Store:
         its title."""
         if not results:
             return
+        results = without_nul(list(results))  # the services' JSON may hold NUL
         with self._begin() as conn:
             # A lookup that found nothing changes nothing an item shows; a citation changes the
             # paper's item and those its old and its new citation name as versions.

@@ -335,79 +335,18 @@ def build_delta(
     dropped = set(record.listings) - set(keys)
 
     # 3. The pages that may have changed, as a full build would make them.
-    local: list[Listed] = []
-    local_index: dict[int, int] = {}
-
-    def at(link_id: int, key: float, digest: bytes) -> int:
-        index = local_index.get(link_id)
-        if index is None:
-            index = local_index[link_id] = len(local)
-            local.append(new.get(link_id) or _thin(link_id, key, digest))
-        return index
-
-    catalog = Catalog(local, load=load, load_cards=load_cards, load_search=lambda months: {})
-    renderer = Renderer(env, catalog, topics, settings)
-    outputs: list[Output] = []
-    hot: set[tuple[int, str]] = set()
-    recent_days = {f"days/{day}.html" for day in day_names[:HOT_DAYS]}
-    day_pages: dict[int, str] = {}  # of the members of the checked day listings
-    moved: set[int] = set()  # members whose day page is not the one before
-    left_open: set[int] = set()
-    now_open: set[int] = set()
+    local = _Local(new, load, load_cards)
+    renderer = Renderer(env, local.catalog, topics, settings)
+    checks = _Found(recent_days={f"days/{day}.html" for day in day_names[:HOT_DAYS]})
     for spec in checked:
-        name = spec.front
-        was, now = before.get(name), after.get(name, Members())
-        recorded = record.listings.get(name)
-        old_spans, old_highest = _spans(spec, len(was) if was is not None else 0, size)
-        split = paginate(len(now), spec.front_size, size)
-        highest = split[1][0] if len(split) > 1 else None
-        is_day = spec.template == "day.html"
-        for number, span in split:
-            path = spec.front if number is None else spec.numbered(number)
-            ids = now.ids[span.start : span.stop]
-            if is_day:
-                day_pages.update((link_id, path) for link_id in ids)
-            is_open = number is None or number == highest
-            if is_open:
-                now_open.update(ids)
-            previous = old_spans.pop(path, None)
-            if (
-                previous is not None
-                and was is not None
-                and recorded is not None
-                and (recorded.front_key == keys[name][1] if number is None
-                     else recorded.numbered_key == keys[name][0])
-                and _same_pager(number, old_highest, highest)
-                and now.same_page(span, was, previous)
-            ):  # fmt: skip
-                continue
-            if is_day:  # its members on another page than before, or new to the day
-                before_here = set()
-                if was is not None and previous is not None:
-                    before_here = set(was.ids[previous.start : previous.stop])
-                moved.update(i for i in ids if i not in before_here)
-            page = listing_page(spec, number, highest, ())
-            digests = now.digests_of(span)
-            if tree.up_to_date(path, page_fingerprint(page, [digests])):
-                continue  # the same as before after all
-            shown = tuple(at(now.ids[p], now.keys[p], digests[(p - span.start) * DIGEST_SIZE :
-                                                              (p - span.start + 1) * DIGEST_SIZE])
-                          for p in span)  # fmt: skip
-            page = replace(page, items=shown)
-            outputs.append(page_output(page, [digests], renderer))
-            if is_open and (not is_day or name in recent_days):
-                hot.update((index, page.root) for index in shown)
-        for path in old_spans:
-            tree.remove(path)
-        if was is not None:
-            for _, span in paginate(len(was), spec.front_size, size)[:2]:  # the open pages
-                left_open.update(was.ids[span.start : span.stop])
+        _check_listing(spec, before.get(spec.front), after.get(spec.front, Members()),
+                       record.listings.get(spec.front), keys[spec.front], size, tree, local,
+                       renderer, checks)  # fmt: skip
     for name in dropped:
-        count = record.listings[name].length
-        for path in _page_paths(name, count, settings):
+        for path in _page_paths(name, record.listings[name].length, settings):
             tree.remove(path)
-    left_open -= now_open
-    left_open |= gone  # their cards are no use any more
+    outputs, day_pages, at, catalog = checks.outputs, checks.day_pages, local.at, local.catalog
+    left_open = (checks.left_open - checks.now_open) | gone  # their cards are no use any more
 
     # 4. Paper pages, feeds, search months, the archive, the sources page, sitemap and the rest.
     papers = after[PAPERS] if PAPERS in after else Members(anchors=[])
@@ -415,7 +354,7 @@ def build_delta(
     for entry in old.values():
         if entry.paper and (entry.id not in new or paper_page(new[entry.id]) != paper_page(entry)):
             tree.remove(paper_page(entry))
-    recheck = sorted(({i for i, e in new.items() if e.paper} | moved) & paper_ids)
+    recheck = sorted(({i for i, e in new.items() if e.paper} | checks.moved) & paper_ids)
     unknown = [i for i in recheck if i not in new]
     if unknown:
         by_month = record.entries({day_pages[i][5:12] for i in unknown})
@@ -462,8 +401,8 @@ def build_delta(
                for path in _sitemap_paths(specs, counts, papers, size)]  # fmt: skip
     outputs.extend(extra_outputs(sitemap, settings, renderer, resource_dir("static")))
 
-    catalog.hot_cards = hot
-    catalog.add(item for item in fresh if item.id in local_index)  # loaded already
+    catalog.hot_cards = checks.hot
+    catalog.add(item for item in fresh if item.id in local.index)  # loaded already
     tree.keep_the_rest()
     stats = write_outputs(catalog, outputs, tree)
     pages = sum(len(paginate(counts.get(s.front, 0), s.front_size, size)) for s in specs)
@@ -547,6 +486,107 @@ def _move_changed(
                 after[name] = Members(anchors=[] if name == PAPERS else None)
             after[name].insert(entry, url_of)
     return _Moves(fresh, new, gone, old, months, touched, before, after)
+
+
+class _Local:
+    """The build's catalog of the items it renders, made as pages ask for them: the changed
+    items in full, the others by id and digest (enough to fetch them and their cards)."""
+
+    def __init__(
+        self,
+        new: Mapping[int, Listed],
+        load: Callable[[Collection[int]], list[Item]],
+        load_cards: Callable[..., Mapping[tuple[int, str], tuple[bytes, str]]],
+    ) -> None:
+        self.new = new
+        self.entries: list[Listed] = []
+        self.index: dict[int, int] = {}
+        self.catalog = Catalog(self.entries, load=load, load_cards=load_cards,
+                               load_search=lambda months: {})  # fmt: skip
+
+    def at(self, link_id: int, key: float, digest: bytes) -> int:
+        """The item's index in the catalog (added if new to it)."""
+        index = self.index.get(link_id)
+        if index is None:
+            index = self.index[link_id] = len(self.entries)
+            self.entries.append(self.new.get(link_id) or _thin(link_id, key, digest))
+        return index
+
+
+@dataclass
+class _Found:
+    """What checking the listings found."""
+
+    recent_days: set[str]  # the newest day listings (their open pages' cards are kept)
+    outputs: list[Output] = field(default_factory=list)
+    hot: set[tuple[int, str]] = field(default_factory=set)  # cards worth keeping
+    day_pages: dict[int, str] = field(default_factory=dict)  # of the checked days' members
+    moved: set[int] = field(default_factory=set)  # members on another day page than before
+    left_open: set[int] = field(default_factory=set)  # on an open page before
+    now_open: set[int] = field(default_factory=set)  # on an open page now
+
+
+def _check_listing(
+    spec: ListingSpec,
+    was: Members | None,
+    now: Members,
+    recorded: ListingRecord | None,
+    keys: tuple[str, str],
+    size: int,
+    tree: OutputTree,
+    local: _Local,
+    renderer: Renderer,
+    found: _Found,
+) -> None:
+    """Compare each page of a listing with the same page before: one showing the same ids
+    with the same digests, the same links to the other pages and the same context is kept;
+    the others are fingerprinted, and made if they differ. Pages no longer made are removed."""
+    old_spans, old_highest = _spans(spec, len(was) if was is not None else 0, size)
+    split = paginate(len(now), spec.front_size, size)
+    highest = split[1][0] if len(split) > 1 else None
+    is_day = spec.template == "day.html"
+    for number, span in split:
+        path = spec.front if number is None else spec.numbered(number)
+        ids = now.ids[span.start : span.stop]
+        if is_day:
+            found.day_pages.update((link_id, path) for link_id in ids)
+        is_open = number is None or number == highest
+        if is_open:
+            found.now_open.update(ids)
+        previous = old_spans.pop(path, None)
+        if (
+            previous is not None
+            and was is not None
+            and recorded is not None
+            and (recorded.front_key == keys[1] if number is None
+                 else recorded.numbered_key == keys[0])
+            and _same_pager(number, old_highest, highest)
+            and now.same_page(span, was, previous)
+        ):  # fmt: skip
+            continue
+        if is_day:  # its members on another page than before, or new to the day
+            before_here = set()
+            if was is not None and previous is not None:
+                before_here = set(was.ids[previous.start : previous.stop])
+            found.moved.update(i for i in ids if i not in before_here)
+        page = listing_page(spec, number, highest, ())
+        digests = now.digests_of(span)
+        if tree.up_to_date(path, page_fingerprint(page, [digests])):
+            continue  # the same as before after all
+        shown = tuple(
+            local.at(now.ids[p], now.keys[p], digests[(p - span.start) * DIGEST_SIZE :
+                                                      (p - span.start + 1) * DIGEST_SIZE])
+            for p in span
+        )  # fmt: skip
+        page = replace(page, items=shown)
+        found.outputs.append(page_output(page, [digests], renderer))
+        if is_open and (not is_day or spec.front in found.recent_days):
+            found.hot.update((index, page.root) for index in shown)
+    for path in old_spans:
+        tree.remove(path)
+    if was is not None:
+        for _, span in paginate(len(was), spec.front_size, size)[:2]:  # the open pages
+            found.left_open.update(was.ids[span.start : span.stop])
 
 
 def _is_day(name: str) -> bool:
