@@ -393,3 +393,38 @@ def open_app_for(folder: Path) -> App:
     from feedbot.config import load_settings
 
     return open_app(load_settings(folder / "feedbot.toml"))
+
+
+def test_the_sites_sources_page_says_failing_and_paused_as_status_does(
+    server: FixtureServer, make_app: Callable[..., App]
+) -> None:
+    from sqlalchemy import update
+
+    from feedbot.models import Source
+    from feedbot.status import state
+
+    server.routes["/ok.xml"] = Route(rss("ok"))
+    app = make_app([{"name": "Good", "url": server.url("/ok.xml")},
+                    {"name": "Gone", "url": server.url("/gone.xml")},
+                    {"name": "Resumed", "url": server.url("/resumed.xml")}])  # fmt: skip
+    app.fetch()
+    paused_at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    with app.store.engine.begin() as conn:  # as the daemon leaves a source failing for days
+        conn.execute(update(Source.__table__).where(Source.__table__.c.name == "Gone")
+                     .values(paused_at=paused_at, failing_since=paused_at - 72 * HOUR))  # fmt: skip
+    # Resumed: its failures forgotten for pausing, but its last fetch still failed.
+    assert app.store.resume_source("Resumed")
+    states = {row.name: state(row) for row in app.store.status()}
+    assert states == {"Good": "ok", "Gone": "PAUSED", "Resumed": "FAILING"}
+
+    app.build()
+
+    out = app.settings.output_path
+    rows = {
+        name: row for row in (out / "sources/index.html").read_text().split("<tr>")[2:]
+        for name in ("Good", "Gone", "Resumed") if f">{name}</a>" in row
+    }  # fmt: skip
+    assert "paused since" in rows["Gone"] and "404" in rows["Gone"]
+    assert "failing" in rows["Resumed"] and "404" in rows["Resumed"]
+    assert "source-error" not in rows["Good"] and ">ok<" in rows["Good"]
+    assert "404" in (out / "sources/resumed.html").read_text()  # its own page says so too

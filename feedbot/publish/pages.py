@@ -25,6 +25,7 @@ from typing import Any
 from feedbot.publish.catalog import Listed
 from feedbot.records import Item, SourceStatus, TopicRef
 from feedbot.sanitize import is_web_url
+from feedbot.status import state
 
 RSS_TYPE = "application/rss+xml"
 ATOM_TYPE = "application/atom+xml"
@@ -253,7 +254,8 @@ def archive_page(days: Sequence[tuple[date, int]], title: str) -> Page:
 def sources_page(sources: Sequence[SourceStatus], counts: Mapping[str, int], title: str) -> Page:
     return Page(
         "sources/index.html", "sources.html",
-        {"sources": tuple(sources), "counts": dict(sorted(counts.items()))},
+        {"sources": tuple(sources), "counts": dict(sorted(counts.items())),
+         "states": {status.slug: state(status) for status in sources}},
         feeds=feed_links(title),
         description=f"The sources {title} follows, and how they are doing.",
     )  # fmt: skip
@@ -327,8 +329,9 @@ def _stable_source(status: SourceStatus) -> Mapping[str, Any]:
 
 
 def _source_health(status: SourceStatus) -> Mapping[str, Any]:
-    """A failing source's last error, for its front page only."""
-    failing = bool(status.last_error and status.consecutive_failures)
+    """A failing (or paused) source's last error, for its front page only: failing as
+    ``feedbot status`` says it (:func:`feedbot.status.state`)."""
+    failing = bool(status.last_error) and state(status) in ("FAILING", "PAUSED")
     return {
         "last_error": status.last_error if failing else None,
         "last_error_at": status.last_error_at if failing else None,
