@@ -408,3 +408,19 @@ def test_a_link_merged_into_another_leaves_the_site_though_nothing_stamps_it(
     assert not loads.everything
     assert built == full_build(app, tmp_path / "reference")
     assert old.url not in built["sitemap.xml"].decode() and old.anchor not in str(built.keys())
+
+
+def test_the_first_paper_of_a_site_reaches_the_papers_listing_and_the_sitemap(
+    app: App, wall: Clock, tmp_path: Path
+) -> None:
+    rebuild(app, wall)  # no paper yet
+    paper = Citation("A first paper", doi="10.5555/first")
+    when = datetime(2026, 11, 21, 9, tzinfo=UTC)
+    post(app, "alpha", entry("p", "https://doi.org/10.5555/first", when, paper))
+
+    _, loads = rebuild(app, wall)
+
+    built = tree(app.settings.output_path)
+    assert not loads.everything
+    assert built == full_build(app, tmp_path / "reference")
+    assert "papers/item-" in built["sitemap.xml"].decode()

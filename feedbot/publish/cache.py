@@ -131,7 +131,8 @@ class SiteCache:
                         row.anchors,
                     ))  # fmt: skip
         self._stored.update(stored)
-        return {name: Members.unpack(stored.get(name, [])) for name in names}
+        return {name: Members.unpack(stored.get(name, []), with_anchors=name == PAPERS)
+                for name in names}  # fmt: skip
 
     def month_entries(self, months: Collection[str]) -> dict[str, list[Listed]]:
         """The index's items of these months, newest first."""
@@ -170,7 +171,7 @@ class SiteCache:
     def search(self, months: Mapping[int, str]) -> dict[int, list[str]]:
         """The search-index fields of these items (by id, with each one's month), as the
         previous build stored them."""
-        by_month = self._search_months(set(months.values()))
+        by_month = self.month_search(set(months.values()))
         found: dict[int, list[str]] = {}
         for link_id, month in months.items():
             fields = by_month.get(month, {}).get(link_id)
@@ -178,7 +179,8 @@ class SiteCache:
                 found[link_id] = fields
         return found
 
-    def _search_months(self, months: Collection[str]) -> dict[str, dict[int, list[str]]]:
+    def month_search(self, months: Collection[str]) -> dict[str, dict[int, list[str]]]:
+        """The search fields of these months' items, by id."""
         query = select(months_t.c.month, months_t.c.search)
         query = query.where(months_t.c.month.in_(sorted(months)))
         with self.engine.connect() as conn:
@@ -295,7 +297,7 @@ class SiteCache:
             changed = {item.id for item in changes.reloaded} | changes.removed
             touched = {e.day[:7] for e in previous if e.id in changed}
             touched |= {e.day[:7] for e in catalog.listed if e.id in changed}
-            searches.update(self._search_months(touched))
+            searches.update(self.month_search(touched))
             for fields_by_id in searches.values():
                 for link_id in changed:
                     fields_by_id.pop(link_id, None)
@@ -441,7 +443,7 @@ def _delta(
     records = cache.listing_records()
     if HOME not in records:
         return None  # recorded by an older feedbot
-    record = Record(records, cache.listing_members, cache.month_entries, cache._search_months)
+    record = Record(records, cache.listing_members, cache.month_entries, cache.month_search)
     try:
         return build_delta(
             record, load, changed, items, topics, sources, settings, env, tree, cache.cards

@@ -112,8 +112,9 @@ class Members:
     anchors: list[str] | None = None
 
     @classmethod
-    def unpack(cls, chunks: Sequence[Chunk]) -> Members:
-        """The members of a listing from its stored chunks (in any order)."""
+    def unpack(cls, chunks: Sequence[Chunk], with_anchors: bool = False) -> Members:
+        """The members of a listing from its stored chunks (in any order); ``with_anchors``:
+        of the papers listing, which keeps its members' anchors (even with no member yet)."""
         ordered = sorted(chunks, key=lambda chunk: -chunk[0])  # the newest first
         unpacked = cls(array("q"), array("d"), bytearray(b"".join(c[3] for c in ordered)))
         unpacked.ids.frombytes(b"".join(c[1] for c in ordered))
@@ -121,7 +122,7 @@ class Members:
         if _SWAP:
             unpacked.ids.byteswap()
             unpacked.keys.byteswap()
-        if ordered and ordered[0][4] is not None:
+        if with_anchors:
             unpacked.anchors = [a for c in ordered for a in (c[4].split("\n") if c[4] else [])]
         return unpacked
 
