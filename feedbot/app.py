@@ -240,7 +240,7 @@ class App:
         whose content changed (every file with ``full``)."""
         from feedbot.publish.cache import build_from_database
 
-        sources = [s for s in self.store.status() if s.active or s.entries]
+        sources = [s for s in self.store.status(counted=False) if s.active or s.entries]
         store = self.store
         return build_from_database(
             store.engine, self.items, store.changed_link_ids, store.item_link_ids,

@@ -15,6 +15,7 @@
 * ``partial_links`` — display URLs cut short with "…", kept until a known link completes them.
 * ``paper_references`` — citation texts in posts ("Shintani, N. (2012). …"), and whether their
   DOI was recovered (then ``link_id`` is the paper) or why not.
+* ``paper_versions`` — the identity URLs each paper's citation names as its other versions.
 * ``digest_editions`` / ``digest_deliveries`` — each sent digest date's window, and each
   message per list and recipient with its state, so a digest is sent exactly once.
 """
@@ -145,6 +146,19 @@ class Link(SQLModel, table=True):
     # sharing it, its metadata, paper or topics), by the writer's wall clock: incremental site
     # builds read only the links changed since the previous build.
     changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class PaperVersion(SQLModel, table=True):
+    """An identity URL a paper's citation names as another version of the work: one row for
+    each URL ``version_urls`` gives for ``links.paper``, written with the citation. So the
+    papers naming an item are found by index (``Store.items`` of a few ids), not by reading
+    every citation; the rows go with their link."""
+
+    __tablename__ = "paper_versions"
+    __table_args__ = (PrimaryKeyConstraint("url", "link_id", name="pk_paper_versions"),)
+
+    url: str = Field(sa_type=Text)
+    link_id: int = Field(foreign_key="links.id", ondelete="CASCADE", index=True)
 
 
 class UrlResolution(SQLModel, table=True):
@@ -340,6 +354,7 @@ __all__ = [
     "Link",
     "LinkTopic",
     "Mention",
+    "PaperVersion",
     "PartialLink",
     "Source",
     "Topic",

@@ -24,12 +24,15 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     cast,
     delete,
+    exists,
     func,
     insert,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,6 +58,7 @@ from feedbot.models import (
     LinkTopic,
     Mention,
     PaperReference,
+    PaperVersion,
     PartialLink,
     Source,
     Topic,
@@ -92,6 +96,7 @@ fetch_log_t = _tables[FetchLog.__tablename__]
 resolutions_t = _tables[UrlResolution.__tablename__]
 partial_links_t = _tables[PartialLink.__tablename__]
 references_t = _tables[PaperReference.__tablename__]
+versions_t = _tables[PaperVersion.__tablename__]
 labels_t = _tables[Label.__tablename__]
 locks_t = _tables["instance_locks"]
 
@@ -512,6 +517,7 @@ class Store:
                     needs_tagging=True,
                 )
             )
+        _write_versions(conn, {ids[key]: citation for key, citation in papers.items()})
 
     def _ensure_resolutions(
         self, conn: Connection, keys: set[str], now: datetime
@@ -1015,6 +1021,7 @@ class Store:
             cited = [(link_id, c) for link_id, _, c, _ in results if c is not None]
             old = _citations_of(conn, [link_id for link_id, _ in cited])
             _stamp_versions(conn, [*old, *(c for _, c in cited)], stamp)
+            kept: dict[int, Citation] = {}  # link → its citation now (a link gone keeps none)
             for link_id, state, citation, note in results:
                 values: dict[str, Any] = {
                     "paper_state": state,
@@ -1026,7 +1033,10 @@ class Store:
                 if citation is not None:
                     values |= {"paper": citation_to_json(citation), "title": citation.title,
                                "changed_at": stamp}  # fmt: skip
-                conn.execute(update(links_t).where(links_t.c.id == link_id).values(**values))
+                query = update(links_t).where(links_t.c.id == link_id).values(**values)
+                if conn.execute(query).rowcount and citation is not None:
+                    kept[link_id] = citation
+            _write_versions(conn, kept)
 
     def complete_partial_links(self) -> int:
         """Complete truncated display URLs whose prefix matches exactly one known link of the
@@ -1584,19 +1594,16 @@ class Store:
         those stamped then or later (``links.changed_at``), and those a changed paper's
         citation names as its other version, whose version list may now show it in another
         place or not at all. Ids of links deleted since are not among them."""
-        query = select(links_t.c.id, links_t.c.paper).where(links_t.c.changed_at >= since)
-        changed: set[int] = set()
-        citations: list[Citation] = []
+        stamped = select(links_t.c.id).where(links_t.c.changed_at >= since)
+        paper = links_t.alias("paper")  # a changed paper, naming the link as its other version
+        names = (
+            select(versions_t.c.url)
+            .join(paper, paper.c.id == versions_t.c.link_id)
+            .where(paper.c.changed_at >= since)
+        )
+        named = select(links_t.c.id).where(links_t.c.url.in_(names))
         with self.engine.connect() as conn:
-            for row in conn.execute(query):
-                changed.add(row.id)
-                if row.paper:
-                    citations.append(citation_from_json(row.paper))
-            urls = sorted({url for citation in citations for url in version_urls(citation)})
-            for chunk in _chunks(urls):
-                named = select(links_t.c.id).where(links_t.c.url.in_(chunk))
-                changed.update(conn.execute(named).scalars())
-        return changed
+            return set(conn.execute(union_all(stamped, named)).scalars())
 
     def record_digest(self, day: date, now: datetime, item_count: int, message_id: str) -> None:
         with self._begin() as conn:
@@ -1605,19 +1612,25 @@ class Store:
             if not updated.rowcount:
                 conn.execute(insert(digests_t).values(day=day, **values))
 
-    def status(self, now: datetime | None = None) -> list[SourceStatus]:
+    def status(self, now: datetime | None = None, *, counted: bool = True) -> list[SourceStatus]:
         """Every source's state; with ``now``, also the entries each added in the 24 hours
-        before it."""
-        counts = (
-            select(entries_t.c.source_id, func.count().label("n"))
-            .group_by(entries_t.c.source_id)
-            .subquery()
-        )
-        query = (
-            select(sources_t, func.coalesce(counts.c.n, 0).label("entries"))
-            .outerjoin(counts, counts.c.source_id == sources_t.c.id)
-            .order_by(sources_t.c.name)
-        )
+        before it. With ``counted`` False, ``entries`` is only 1 for a source with any entry
+        and 0 for one with none: what a site build needs, without counting every entry."""
+        if counted:
+            counts = (
+                select(entries_t.c.source_id, func.count().label("n"))
+                .group_by(entries_t.c.source_id)
+                .subquery()
+            )
+            query = (
+                select(sources_t, func.coalesce(counts.c.n, 0).label("entries"))
+                .outerjoin(counts, counts.c.source_id == sources_t.c.id)
+                .order_by(sources_t.c.name)
+            )
+        else:
+            has_entries = exists().where(entries_t.c.source_id == sources_t.c.id)
+            any_entry = case((has_entries, 1), else_=0).label("entries")
+            query = select(sources_t, any_entry).order_by(sources_t.c.name)
         with self.engine.connect() as conn:
             added = self._entries_added(conn, now - timedelta(hours=24)) if now else {}
             return [
@@ -1939,17 +1952,28 @@ def _papers_naming(conn: Connection, urls: set[str]) -> set[int]:
     targets = {url for url in urls if url.startswith(_VERSION_PREFIXES)}
     if not targets:
         return set()
-    # Only the citations naming any version are read, and only papers' (links with a DOI or an
-    # arXiv id) are looked at: ">= ''" is "is not null" in a form both databases answer from
-    # the two columns' indexes (a few thousand papers, not every link).
-    is_paper = or_(links_t.c.doi >= "", links_t.c.arxiv_id >= "")
-    names_some = links_t.c.paper["related_dois"].as_string() != "[]"
-    query = select(links_t.c.id, links_t.c.paper).where(is_paper, names_some)
-    return {
-        row.id
-        for row in conn.execute(query)
-        if row.paper and not targets.isdisjoint(version_urls(citation_from_json(row.paper)))
-    }
+    # From the primary key of paper_versions (url first), which the store keeps with every
+    # citation it writes: no citation is read, however many papers there are.
+    found: set[int] = set()
+    for chunk in _chunks(sorted(targets)):
+        query = select(versions_t.c.link_id).where(among(conn, versions_t.c.url, chunk))
+        found.update(conn.execute(query).scalars())
+    return found
+
+
+def _write_versions(conn: Connection, citations: Mapping[int, Citation]) -> None:
+    """Make ``paper_versions`` hold, for each of these links (link id → the citation it holds
+    now), exactly the URLs its citation names as other versions (``version_urls``): call it
+    after the links' rows are updated (locked, on PostgreSQL). A link's rows go with it (ON
+    DELETE CASCADE), so only writes of ``links.paper`` call this."""
+    if not citations:
+        return
+    for chunk in _chunks(sorted(citations)):
+        conn.execute(delete(versions_t).where(among(conn, versions_t.c.link_id, chunk)))
+    rows = [{"url": url, "link_id": link_id} for link_id, citation in sorted(citations.items())
+            for url in version_urls(citation)]  # fmt: skip
+    if rows:
+        insert_rows(conn, versions_t, rows)
 
 
 _AHEAD = timedelta(days=1)  # how far past when we saw it an entry's own date is believed

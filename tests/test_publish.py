@@ -79,6 +79,31 @@ def test_a_failed_build_leaves_the_previous_site_intact(
     assert "<title>Renamed</title>" in (report.out_dir / "index.html").read_text()
 
 
+def test_a_rebuild_replaces_changed_files_whole_and_clears_a_killed_build_s_leftovers(
+    app: App, clock: Clock
+) -> None:
+    report = app.build()
+    out = report.out_dir
+    index = out / "index.html"
+    reader = index.open("rb")  # a visitor's server holding the old page open
+    # What a build killed mid-way leaves: its staging folder, old versions linked in it.
+    leftover = out.parent / f".{out.name}.building-killed"
+    (leftover / ".superseded").mkdir(parents=True)
+    os.link(index, leftover / ".superseded" / "0")
+    old = reader.read()
+    app.settings = app.settings.model_copy(update={"title": "Renamed"})  # every page changes
+
+    renamed = app.build()
+
+    assert renamed.written > 0
+    assert "<title>Renamed</title>" in index.read_text()
+    assert b"<title>Renamed</title>" not in old  # the old file, untouched under the reader
+    reader.seek(0)
+    assert reader.read() == old
+    reader.close()
+    assert [p.name for p in out.parent.iterdir() if ".building-" in p.name] == []
+
+
 def test_user_templates_override_ours_and_can_extend_them(
     server: FixtureServer, make_app: Callable[..., App], tmp_path: Path
 ) -> None:

@@ -109,7 +109,7 @@ def app(server: FixtureServer, make_app: Callable[..., App], wall: Clock) -> App
 def full_build(app: App, folder: Path) -> dict[str, bytes]:
     """What a full build of the database writes, into ``folder`` (the index is not touched)."""
     settings = app.settings.model_copy(update={"output_dir": str(folder)})
-    sources = [s for s in app.store.status() if s.active or s.entries]
+    sources = [s for s in app.store.status(counted=False) if s.active or s.entries]
     site.build_site(app.items(), app.topics(), sources, settings, app.env, app.clock())
     return tree(folder)
 

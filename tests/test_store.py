@@ -100,6 +100,17 @@ def test_failure_is_recorded_and_earlier_data_kept(store: Store) -> None:
     assert row.consecutive_failures == 0 and row.last_error is None
 
 
+def test_status_counts_entries_or_only_tells_which_sources_have_any(store: Store) -> None:
+    alpha = ids(store)["Alpha"]
+    entries = (entry("a1"), entry("a2"), entry("a3"))
+    store.save_outcome(alpha, FetchOutcome("ok", entries=entries), NOW, NOW)
+    counted = {s.name: s.entries for s in store.status()}
+    told = {s.name: s.entries for s in store.status(counted=False)}
+    assert counted["Alpha"] == 3 and told["Alpha"] == 1
+    without = {name for name, n in counted.items() if n == 0}
+    assert without == {name for name, n in told.items() if n == 0} != set()
+
+
 def test_conditional_get_validators_are_kept_per_source(store: Store) -> None:
     alpha = ids(store)["Alpha"]
     store.save_outcome(

@@ -49,6 +49,7 @@ from feedbot.publish.pages import (
     archive_page,
     listing_page,
     listing_specs,
+    numbered_pages,
     paginate,
     paper_page,
     paper_page_of,
@@ -208,7 +209,7 @@ class Members:
         return mine == theirs and self.digests_of(span) == other.digests_of(other_span)
 
 
-CHUNK = 4096  # members a stored chunk holds
+CHUNK = 1024  # members a stored chunk holds: new items rewrite the newest one
 
 
 class Chunk(NamedTuple):
@@ -406,7 +407,7 @@ def build_delta(
     catalog.add(item for item in fresh if item.id in local.index)  # loaded already
     tree.keep_the_rest()
     stats = write_outputs(catalog, outputs, tree)
-    pages = sum(len(paginate(counts.get(s.front, 0), s.front_size, size)) for s in specs)
+    pages = sum(1 + numbered_pages(counts.get(s.front, 0), s.front_size, size) for s in specs)
     report = BuildReport(
         settings.output_path, pages + len(papers) + 3, 3 * (1 + len(topics)), counts[HOME],
         stats.written, stats.unchanged, stats.deleted, stats.bytes_written,
@@ -625,10 +626,8 @@ def _page_paths(name: str, count: int, settings: Settings) -> list[str]:
     """The pages of a listing that had ``count`` members (for a listing no longer made)."""
     prefix = "page/" if name == HOME else ("papers/" if name == PAPERS else name[:-4])
     front_size = settings.home_items if name == HOME else settings.page_size
-    return [
-        name if number is None else f"{prefix}{number}.html"
-        for number, _ in paginate(count, front_size, settings.page_size)
-    ]
+    highest = numbered_pages(count, front_size, settings.page_size)
+    return [name, *(f"{prefix}{number}.html" for number in range(highest, 0, -1))]
 
 
 def _sitemap_paths(
@@ -637,8 +636,9 @@ def _sitemap_paths(
     """Every page in the order a full build's plan lists them."""
     paths = []
     for spec in specs:
-        for number, _ in paginate(counts.get(spec.front, 0), spec.front_size, size):
-            paths.append(spec.front if number is None else spec.numbered(number))
+        paths.append(spec.front)
+        highest = numbered_pages(counts.get(spec.front, 0), spec.front_size, size)
+        paths += [spec.numbered(number) for number in range(highest, 0, -1)]
     paths += [f"papers/{anchor}.html" for anchor in papers.anchors or ()]
     return [*paths, "days/index.html", "sources/index.html"]
 
@@ -666,29 +666,32 @@ def _search_outputs(
     members = record.members(f"days/{day}.html" for day in days if f"days/{day}.html" not in after)
     members.update((name, found) for name, found in after.items() if _is_day(name))
     size = settings.page_size
-    by_month: dict[str, list[tuple[int, str, str, bytes]]] = {}
+    # Each month's day pages, in order: the ids on each, its path and day.
+    by_month: dict[str, list[tuple[array[int], str, str]]] = {}
+    parts: dict[str, list[bytes]] = {}
     for day in days:
         found = members[f"days/{day}.html"]
         for number, span in paginate(len(found), size, size):
             path = f"days/{day}.html" if number is None else f"days/{day}.{number}.html"
-            for place in span:
-                by_month.setdefault(day[:7], []).append(
-                    (found.ids[place], path, day, found.digests_of(range(place, place + 1)))
-                )
-    for month, rows in by_month.items():
-        where = tuple(path for _, path, _, _ in rows)
+            by_month.setdefault(day[:7], []).append((found.ids[span.start : span.stop], path, day))
+            parts.setdefault(day[:7], []).append(found.digests_of(span))
+    for month, pages in by_month.items():
         known = recorded.get(month, {})
-        entries = []
-        for link_id, path, day, _ in rows:
-            item_fields = fields.get(link_id) or known.get(link_id)
-            if item_fields is None:
-                raise StaleRecord(f"no search fields of link {link_id}")
-            entries.append(search.entry(item_fields, path, day))
-        outputs.append(Output(
-            f"search/{month}.js",
-            search_shard_fingerprint(month, [digest for *_, digest in rows], where),
-            lambda month=month, entries=entries: search.shard_js(month, entries),  # type: ignore[misc]
-        ))  # fmt: skip
+        missing = {i for ids, _, _ in pages for i in ids} - fields.keys() - known.keys()
+        if missing:
+            raise StaleRecord(f"no search fields of link {min(missing)}")
+        where = tuple(path for ids, path, _ in pages for _ in ids)
+
+        def made(month: str = month, pages: list[tuple[array[int], str, str]] = pages,
+                 known: dict[int, list[str]] = known) -> bytes:  # fmt: skip
+            return search.shard_js(month, [
+                search.entry(fields.get(link_id) or known[link_id], path, day)
+                for ids, path, day in pages for link_id in ids
+            ])  # fmt: skip
+
+        outputs.append(
+            Output(f"search/{month}.js", search_shard_fingerprint(month, parts[month], where), made)
+        )
     return outputs
 
 

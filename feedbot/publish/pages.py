@@ -105,13 +105,18 @@ def paginate(count: int, front_size: int, page_size: int) -> list[tuple[int | No
     the oldest: ``[(None, front range), (K, range), …, (1, range)]``, newest page first."""
     front = range(0, min(count, front_size))
     pages: list[tuple[int | None, range]] = [(None, front)]
-    rest = count - len(front)
-    numbered = -(-rest // page_size)  # ceiling
+    numbered = numbered_pages(count, front_size, page_size)
     for number in range(numbered, 0, -1):
         # Page n holds the rest's items n·size-size … n·size counted from the oldest end.
         oldest_end = count - (number - 1) * page_size
         pages.append((number, range(max(len(front), oldest_end - page_size), oldest_end)))
     return pages
+
+
+def numbered_pages(count: int, front_size: int, page_size: int) -> int:
+    """How many numbered pages :func:`paginate` makes of ``count`` items (the front page
+    aside)."""
+    return -(-max(0, count - front_size) // page_size)
 
 
 def paper_page(item: Item | Listed) -> str:

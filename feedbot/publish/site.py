@@ -367,23 +367,31 @@ def feed_set(
     description = f"{title}, curated by feedbot"
     home = base + page
     subset = ItemsOf(catalog, chosen)
+    bodies: dict[str, str] = {}
+
+    def body(item: Item) -> str:  # each item's sanitized body once for the three formats
+        made = bodies.get(item.url)
+        if made is None:
+            made = bodies[item.url] = feeds.item_html(item)
+        return made
+
     yield Output(
         rss_path, fingerprint.combine(parts, "rss", title, home, base + rss_path, description),
         lambda s=subset, t=title, h=home, p=rss_path, d=description: feeds.rss(  # type: ignore[misc]
-            list(s), title=t, link=h, self_url=base + p, description=d),
+            list(s), title=t, link=h, self_url=base + p, description=d, body=body),
         items=chosen,
     )  # fmt: skip
     yield Output(
         atom_path, fingerprint.combine(parts, "atom", title, home, base + atom_path),
         lambda s=subset, t=title, h=home, p=atom_path: feeds.atom(  # type: ignore[misc]
-            list(s), title=t, link=h, self_url=base + p, feed_id=base + p),
+            list(s), title=t, link=h, self_url=base + p, feed_id=base + p, body=body),
         items=chosen,
     )  # fmt: skip
     yield Output(
         json_path,
         fingerprint.combine(parts, "json", title, home, base + json_path, description),
         lambda s=subset, t=title, h=home, p=json_path, d=description: feeds.json_feed(  # type: ignore[misc]
-            list(s), title=t, link=h, self_url=base + p, description=d),
+            list(s), title=t, link=h, self_url=base + p, description=d, body=body),
         items=chosen,
     )  # fmt: skip
 
