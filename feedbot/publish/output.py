@@ -199,8 +199,8 @@ class OutputTree:
         out, staging = self.out, self._staging
         made: set[Path] = set()
         superseded = staging / ".superseded"
-        superseded.mkdir()
         try:
+            superseded.mkdir()
             for number, path in enumerate(self._staged):
                 target = out / path
                 parent = target.parent
