@@ -120,6 +120,26 @@ def test_user_templates_override_ours_and_can_extend_them(
     assert "School boards and the law" in home  # the rest of our template still renders
 
 
+def test_a_user_template_can_place_the_cards_one_by_one(
+    server: FixtureServer, make_app: Callable[..., App], tmp_path: Path
+) -> None:
+    server.routes["/notes.xml"] = Route(body=FEED)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine/index.html").write_text(
+        '{% extends "default:base.html" %}{% block main %}<ol>{% for card in cards %}'
+        '<li class="mine">{{ card }}</li>{% endfor %}</ol><p>{{ cards|length }} cards, '
+        "first: {{ cards[:1]|first|striptags|truncate(60) }}</p>{% endblock %}"
+    )
+    app = make_app([{"name": "Notes", "url": server.url("/notes.xml")}], templates_dir="mine")
+    app.fetch()
+    home = (app.build().out_dir / "index.html").read_text()
+    mine = home.split('<li class="mine">', 1)[1]
+    assert mine.lstrip().startswith("<")  # the card's own HTML, not escaped text
+    assert "&lt;" not in mine.split("</ol>", 1)[0]
+    assert "School boards and the law" in mine
+    assert "<p>1 cards, first: School boards and the law" in home
+
+
 def test_a_broken_user_template_is_a_clear_error(
     server: FixtureServer, make_app: Callable[..., App], tmp_path: Path
 ) -> None:

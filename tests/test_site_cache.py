@@ -424,3 +424,48 @@ def test_the_first_paper_of_a_site_reaches_the_papers_listing_and_the_sitemap(
     assert not loads.everything
     assert built == full_build(app, tmp_path / "reference")
     assert "papers/item-" in built["sitemap.xml"].decode()
+
+
+def members_of(*entries: tuple[int, float, bytes]) -> delta.Members:
+    """Members (newest first) from (id, sort time, digest) triples."""
+    made = delta.Members()
+    for link_id, sort_time, digest in entries:
+        made.ids.append(link_id)
+        made.keys.append(-sort_time)
+        made.digests += digest.ljust(16, b".")
+    return made
+
+
+@pytest.mark.parametrize(
+    ("change", "alike"),
+    [
+        ("nothing", 5),
+        ("a newer member", 5),  # what new items do: the old ones all stay alike
+        ("the newest member's digest", 4),
+        ("the middle member's digest", 2),
+        ("the middle member's time", 2),
+        ("the oldest member's id", 0),
+        ("the oldest member gone", 0),  # every member is one place further from the end
+    ],
+)
+def test_a_listing_knows_how_many_of_its_oldest_members_are_alike(change: str, alike: int) -> None:
+    entries = [(10 - n, 100.0 - n, bytes([65 + n])) for n in range(5)]  # newest first
+    if change == "a newer member":
+        entries.insert(0, (99, 200.0, b"new"))
+    elif change == "the newest member's digest":
+        entries[0] = (*entries[0][:2], b"retagged")
+    elif change == "the middle member's digest":
+        entries[2] = (*entries[2][:2], b"retagged")
+    elif change == "the middle member's time":
+        entries[2] = (entries[2][0], 97.5, entries[2][2])
+    elif change == "the oldest member's id":
+        entries[4] = (77, *entries[4][1:])
+    elif change == "the oldest member gone":
+        entries.pop()
+    before = members_of(*[(10 - n, 100.0 - n, bytes([65 + n])) for n in range(5)])
+    now = members_of(*entries)
+
+    assert now.common_tail(before) == alike
+    assert before.common_tail(now) == alike
+    now.insert(delta._thin(55, -300.0, b"x" * 16), lambda link_id: "")  # still free to grow
+    assert now.ids[0] == 55

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import NamedTuple
 
-from markupsafe import Markup
-
 from feedbot.errors import PublishError
 from feedbot.publish import fingerprint, search
 from feedbot.records import Item
@@ -78,8 +76,10 @@ class Catalog:
     load_search: Callable[[Mapping[int, str]], Mapping[int, list[str]]]  # {id: month}
     _items: dict[int, Item] = field(default_factory=dict)  # by index
     _search: dict[int, list[str]] = field(default_factory=dict)  # by index
-    _cards: dict[CardKey, Markup] = field(default_factory=dict)
-    rendered_cards: dict[CardKey, Markup] = field(default_factory=dict)  # made by this build
+    # Cards as the HTML text they are (safe: rendered by our templates); not Markup, which
+    # would copy every cached card once more.
+    _cards: dict[CardKey, str] = field(default_factory=dict)
+    rendered_cards: dict[CardKey, str] = field(default_factory=dict)  # made by this build
     hot_cards: set[CardKey] = field(default_factory=set)  # worth keeping for the next build
     _uses: dict[str, array[int]] = field(default_factory=dict)  # by root, by index
     # Every full record at hand: search fields are worked out when asked for, not kept (for
@@ -148,13 +148,13 @@ class Catalog:
     def fetch_cards(self, keys: Iterable[CardKey]) -> list[int]:
         """Take the cached cards of these (index, root) whose item is unchanged; return the
         indexes whose card must be rendered."""
-        wanted = {key for key in keys if key not in self._cards}
-        by_id = {(self.listed[i].id, root): (i, root) for i, root in wanted}
-        for (link_id, root), (digest, html) in self.load_cards(list(by_id)).items():
-            key = by_id[(link_id, root)]
-            if digest == self.listed[key[0]].digest:
-                self._cards[key] = Markup(html)
-        return sorted({i for i, root in wanted if (i, root) not in self._cards})
+        cards, listed = self._cards, self.listed
+        by_id = {(listed[i].id, root): (i, root) for i, root in keys if (i, root) not in cards}
+        for id_key, (digest, html) in self.load_cards(list(by_id)).items():
+            key = by_id[id_key]
+            if digest == listed[key[0]].digest:
+                cards[key] = html
+        return sorted({i for i, root in by_id.values() if (i, root) not in cards})
 
     def fetch_search(self, indexes: Iterable[int]) -> None:
         if self._in_memory:
@@ -176,10 +176,10 @@ class Catalog:
             found = self._items[index]
         return found
 
-    def card(self, index: int, root: str) -> Markup | None:
+    def card(self, index: int, root: str) -> str | None:
         return self._cards.get((index, root))
 
-    def keep_card(self, index: int, root: str, html: Markup) -> None:
+    def keep_card(self, index: int, root: str, html: str) -> None:
         self._cards[(index, root)] = html
         if (index, root) in self.hot_cards:
             self.rendered_cards[(index, root)] = html

@@ -33,9 +33,10 @@ import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from jinja2 import Environment
 
@@ -201,6 +202,22 @@ class Members:
     def digests_of(self, span: range) -> bytes:
         return bytes(self.digests[span.start * DIGEST_SIZE : span.stop * DIGEST_SIZE])
 
+    def common_tail(self, other: Members) -> int:
+        """How many of the oldest members (the arrays' ends) ``other`` has alike: the same
+        ids in the same order, with the same sort keys and digests."""
+        with ExitStack() as views:
+            # Views of the same format compare with memcmp: digests as 8-byte words. Each is
+            # released on the way out (an array or bytearray with a view cannot grow).
+            def view(data: Any, words: bool = False) -> memoryview:
+                made = views.enter_context(memoryview(data))
+                return views.enter_context(made.cast("Q")) if words else made
+
+            return _longest_alike(
+                (view(self.ids), view(self.keys), view(self.digests, words=True)),
+                (view(other.ids), view(other.keys), view(other.digests, words=True)),
+                min(len(self), len(other)),
+            )
+
     def same_page(self, span: range, other: Members, other_span: range) -> bool:
         mine, theirs = (
             self.ids[span.start : span.stop],
@@ -210,6 +227,28 @@ class Members:
 
 
 CHUNK = 1024  # members a stored chunk holds: new items rewrite the newest one
+_WORDS = DIGEST_SIZE // 8  # a digest's 8-byte words (see Members._views)
+
+
+def _longest_alike(mine: tuple[memoryview, ...], theirs: tuple[memoryview, ...], limit: int) -> int:
+    """The largest ``n ≤ limit`` whose last ``n`` members are alike in both views: checked
+    whole first (new items are nearly always the newest), then by halving what is left."""
+
+    def alike(n: int) -> bool:
+        if n == 0:
+            return True
+        return all(
+            a[len(a) - n * width :] == b[len(b) - n * width :]
+            for a, b, width in zip(mine, theirs, (1, 1, _WORDS), strict=True)
+        )
+
+    if alike(limit):
+        return limit
+    low, high = 0, limit  # alike(low), not alike(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if alike(middle) else (low, middle)
+    return low
 
 
 class Chunk(NamedTuple):
@@ -465,12 +504,14 @@ def _move_changed(
     if len(old) != len(touched_ids):
         raise StaleRecord("an item of the home listing is missing from its month")
     touched = {name for entry in [*old.values(), *new.values()] for name in listing_names(entry)}
-    before = {name: found.copy() for name, found in record.members(touched | {PAPERS}).items()}
+    before = record.members(touched | {PAPERS})  # as read: never changed
     after = {name: found.copy() for name, found in before.items()}
-    urls = {e.id: e.url for month in entries.values() for e in month}
-    urls.update((entry.id, entry.url) for entry in new.values())
+    urls: dict[int, str] = {}
 
     def url_of(link_id: int) -> str:
+        if not urls:  # only items of the same time are ordered by URL: rarely asked
+            urls.update((e.id, e.url) for month in entries.values() for e in month)
+            urls.update((entry.id, entry.url) for entry in new.values())
         if link_id not in urls:
             raise StaleRecord(f"no recorded URL of link {link_id}")
         return urls[link_id]
@@ -543,10 +584,12 @@ def _check_listing(
     """Compare each page of a listing with the same page before: one showing the same ids
     with the same digests, the same links to the other pages and the same context is kept;
     the others are fingerprinted, and made if they differ. Pages no longer made are removed."""
-    old_spans, old_highest = _spans(spec, len(was) if was is not None else 0, size)
-    split = paginate(len(now), spec.front_size, size)
-    highest = split[1][0] if len(split) > 1 else None
     is_day = spec.template == "day.html"
+    # The oldest numbered pages, which new items leave alone, are known alike in one look.
+    alike = 0 if is_day else _alike_oldest(spec, was, now, recorded, keys, size)
+    old_spans, old_highest = _spans(spec, len(was) if was is not None else 0, size, alike)
+    split = paginate(len(now), spec.front_size, size, above=alike)
+    highest = numbered_pages(len(now), spec.front_size, size) or None
     for number, span in split:
         path = spec.front if number is None else spec.numbered(number)
         ids = now.ids[span.start : span.stop]
@@ -586,9 +629,33 @@ def _check_listing(
             found.hot.update((index, page.root) for index in shown)
     for path in old_spans:
         tree.remove(path)
-    if was is not None:
-        for _, span in paginate(len(was), spec.front_size, size)[:2]:  # the open pages
-            found.left_open.update(was.ids[span.start : span.stop])
+    if was is not None and old_highest is not None:
+        found.left_open.update(was.ids[: len(was) - (old_highest - 1) * size])  # the open pages
+    elif was is not None:
+        found.left_open.update(was.ids)
+
+
+def _alike_oldest(
+    spec: ListingSpec,
+    was: Members | None,
+    now: Members,
+    recorded: ListingRecord | None,
+    keys: tuple[str, str],
+    size: int,
+) -> int:
+    """How many of the oldest numbered pages (1 … N) show the same members as before, with the
+    same links and context: those wholly among the members both have alike at the oldest end,
+    below the newest numbered page before and now (whose links change as pages are added)."""
+    if was is None or recorded is None or recorded.numbered_key != keys[0]:
+        return 0
+    highest = numbered_pages(len(now), spec.front_size, size)
+    old_highest = numbered_pages(len(was), spec.front_size, size)
+    if min(highest, old_highest) <= 1:
+        return 0
+    # Page n holds the members n·size-size … n·size from the oldest end, unless the front
+    # page takes some of them: so within the alike tail, and clear of both front pages.
+    within = min(now.common_tail(was), len(now) - spec.front_size, len(was) - spec.front_size)
+    return max(0, min(within // size, highest - 1, old_highest - 1))
 
 
 def _is_day(name: str) -> bool:
@@ -605,13 +672,15 @@ def _thin(link_id: int, key: float, digest: bytes) -> Listed:
     return Listed(link_id, "", -key, "", (), (), False, "", digest, "")
 
 
-def _spans(spec: ListingSpec, count: int, size: int) -> tuple[dict[str, range], int | None]:
-    """Each page of a listing of ``count`` members by path, with the members it shows; and
-    the listing's newest numbered page."""
-    split = paginate(count, spec.front_size, size)
+def _spans(
+    spec: ListingSpec, count: int, size: int, above: int = 0
+) -> tuple[dict[str, range], int | None]:
+    """Each page of a listing of ``count`` members by path, with the members it shows (but the
+    numbered pages 1 … ``above``); and the listing's newest numbered page."""
+    split = paginate(count, spec.front_size, size, above=above)
     spans = {(spec.front if number is None else spec.numbered(number)): span
              for number, span in split}  # fmt: skip
-    return spans, split[1][0] if len(split) > 1 else None
+    return spans, numbered_pages(count, spec.front_size, size) or None
 
 
 def _same_pager(number: int | None, old_highest: int | None, highest: int | None) -> bool:

@@ -223,7 +223,7 @@ class OutputTree:
                     (out / path).unlink()
                     self.stats.deleted += 1
                 _remove_empty_parents(out / path, out)
-            self._write_manifest()
+            self._write_manifest(superseded)
         except OSError as e:
             raise PublishError(
                 f"cannot write the site to {out}: {e.strerror or e} "
@@ -270,7 +270,7 @@ class OutputTree:
                 found.add(prefix + name)
         return found
 
-    def _write_manifest(self) -> None:
+    def _write_manifest(self, superseded: Path) -> None:
         document = {
             "format": MANIFEST_FORMAT,
             "fingerprint": self.fingerprint,
@@ -281,6 +281,9 @@ class OutputTree:
             return  # nothing changed: the folder stays exactly as it was
         temporary = self.out / f"{MANIFEST}.tmp"
         temporary.write_bytes(data)
+        if self._manifest_bytes:  # the old one's blocks are freed later, as a page's are
+            with contextlib.suppress(OSError):
+                os.link(self.out / MANIFEST, superseded / MANIFEST)
         os.replace(temporary, self.out / MANIFEST)
 
 

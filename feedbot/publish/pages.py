@@ -100,13 +100,16 @@ def feed_links(title: str, prefix: str = "") -> tuple[FeedLink, ...]:
     )
 
 
-def paginate(count: int, front_size: int, page_size: int) -> list[tuple[int | None, range]]:
+def paginate(
+    count: int, front_size: int, page_size: int, *, above: int = 0
+) -> list[tuple[int | None, range]]:
     """Split ``count`` items (newest first) into the front page and numbered pages counted from
-    the oldest: ``[(None, front range), (K, range), …, (1, range)]``, newest page first."""
+    the oldest: ``[(None, front range), (K, range), …, (1, range)]``, newest page first.
+    ``above``: leave out the numbered pages 1 … ``above``."""
     front = range(0, min(count, front_size))
     pages: list[tuple[int | None, range]] = [(None, front)]
     numbered = numbered_pages(count, front_size, page_size)
-    for number in range(numbered, 0, -1):
+    for number in range(numbered, max(0, above), -1):
         # Page n holds the rest's items n·size-size … n·size counted from the oldest end.
         oldest_end = count - (number - 1) * page_size
         pages.append((number, range(max(len(front), oldest_end - page_size), oldest_end)))

@@ -239,7 +239,8 @@ class Renderer:
         except TemplateError as e:
             raise PublishError(f"cannot load template {name}: {e}") from e
 
-    def card(self, index: int, root: str) -> Markup:
+    def card(self, index: int, root: str) -> str:
+        """The item's card (HTML) for pages at ``root``."""
         cached = self.catalog.card(index, root)
         if cached is None:
             if self._card_template is None:
@@ -249,7 +250,7 @@ class Renderer:
                 html = self._card_template.render(card_context(item, root, self.zone))
             except TemplateError as e:
                 raise PublishError(f"cannot render the card of {item.url}: {e}") from e
-            cached = Markup(html)
+            cached = html
             self.catalog.keep_card(index, root, cached)
         return cached
 
@@ -266,7 +267,7 @@ class Renderer:
             "description": page.description,
             "feeds": page.feeds,
             "items": shown,
-            "cards": cards,
+            "cards": _Marked(cards),
             "cards_html": Markup("\n".join(cards)),
         }
         if page.template == "paper.html" and shown:
@@ -276,6 +277,22 @@ class Renderer:
         except TemplateError as e:
             raise PublishError(f"cannot render {page.path} with {page.template}: {e}") from e
         return html.encode("utf-8")
+
+
+class _Marked(Sequence[Markup]):
+    """A page's cards as a template sees them, each marked safe when used: most templates use
+    ``cards_html`` only, so a card is not copied into a Markup it never needs."""
+
+    def __init__(self, cards: Sequence[str]) -> None:
+        self._cards = cards
+
+    def __len__(self) -> int:
+        return len(self._cards)
+
+    def __getitem__(self, position):  # type: ignore[no-untyped-def,override]
+        if isinstance(position, slice):
+            return [Markup(card) for card in self._cards[position]]
+        return Markup(self._cards[position])
 
 
 def card_context(item: Item, root: str, zone: tzinfo | None = None) -> dict[str, Any]:
