@@ -227,7 +227,7 @@ class Members:
 
 
 CHUNK = 1024  # members a stored chunk holds: new items rewrite the newest one
-_WORDS = DIGEST_SIZE // 8  # a digest's 8-byte words (see Members._views)
+_WORDS = DIGEST_SIZE // 8  # a digest's 8-byte words (see Members.common_tail)
 
 
 def _longest_alike(mine: tuple[memoryview, ...], theirs: tuple[memoryview, ...], limit: int) -> int:
