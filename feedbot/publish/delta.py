@@ -226,7 +226,7 @@ class Members:
         return mine == theirs and self.digests_of(span) == other.digests_of(other_span)
 
 
-CHUNK = 1024  # members a stored chunk holds: new items rewrite the newest one
+CHUNK = 512  # members a stored chunk holds: new items rewrite the newest one
 _WORDS = DIGEST_SIZE // 8  # a digest's 8-byte words (see Members.common_tail)
 
 
