@@ -363,16 +363,19 @@ __all__ = [
 ]
 
 
-class SiteMonth(SQLModel, table=True):
-    """One month of the last site build's index (:mod:`feedbot.publish.cache`): its items'
-    facts for planning (feedbot.publish.catalog.Listed, newest first) and their search-index
-    fields, each marshalled (search fields zlib-compressed too)."""
+class SiteDay(SQLModel, table=True):
+    """One day of the last site build's index (:mod:`feedbot.publish.cache`): its items' facts
+    for planning (feedbot.publish.catalog.Listed, newest first) and their search-index fields,
+    each marshalled (search fields zlib-compressed too); and the day's part of its month's
+    search file, as written, with the key that part's fingerprint is made from."""
 
-    __tablename__ = "site_months"
+    __tablename__ = "site_days"
 
-    month: str = Field(primary_key=True)  # YYYY-MM, in the site's time zone
+    day: str = Field(primary_key=True, sa_type=Text)  # YYYY-MM-DD, in the site's time zone
     items: bytes = Field(sa_type=LargeBinary)
     search: bytes = Field(sa_type=LargeBinary)
+    shard: str = Field(sa_type=Text)  # its entries of search/YYYY-MM.js, comma-separated
+    shard_key: str = Field(sa_type=Text)
 
 
 class SiteCard(SQLModel, table=True):
@@ -418,11 +421,11 @@ class SiteListingChunk(SQLModel, table=True):
 
 
 class SiteBuild(SQLModel, table=True):
-    """The last site build: what ``site_months`` and ``site_cards`` were made for."""
+    """The last site build: what ``site_days`` and ``site_cards`` were made for."""
 
     __tablename__ = "site_builds"
 
     name: str = Field(primary_key=True)  # "site"
     setup: str = Field(sa_type=Text)  # the build's setup fingerprint
     output: str = Field(sa_type=Text)  # the folder built into
-    started_at: datetime | None = _utc()  # changes committed before this are in site_months
+    started_at: datetime | None = _utc()  # changes committed before this are in site_days

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from feedbot.app import App
 from feedbot.fixture_server import FixtureServer, Route
 from feedbot.links.citation import Citation
-from feedbot.models import SiteCard, SiteListingChunk, SiteMonth, Source
+from feedbot.models import SiteCard, SiteDay, SiteListingChunk, Source
 from feedbot.publish import delta, site
 from feedbot.publish.cache import SiteCache
 from feedbot.publish.output import MANIFEST
@@ -131,9 +131,9 @@ def test_the_first_build_loads_everything_and_records_an_index(app: App, wall: C
     assert [entry.id for entry in index] == [item.id for item in app.items()]
     assert report.items == len(index) == 12
     with app.store.engine.connect() as conn:
-        months = conn.execute(select(func.count()).select_from(SiteMonth)).scalar_one()
+        days = conn.execute(select(func.count()).select_from(SiteDay)).scalar_one()
         cards = conn.execute(select(func.count()).select_from(SiteCard)).scalar_one()
-    assert months == 1  # November 2026
+    assert days == len({entry.day for entry in index}) > 1  # one row per day
     assert cards > 0
     with app.store.engine.connect() as conn:
         stored = conn.execute(select(SiteCard.link_id, SiteCard.root, SiteCard.html)).all()  # type: ignore[call-overload]

@@ -7,10 +7,11 @@ database keeps, for the next build:
   time it started;
 * ``site_listings`` and ``site_listing_chunks``: every listing's members, newest first, and the
   keys of its context (see :mod:`feedbot.publish.delta`);
-* ``site_months``: by month, the facts planning needs of each item (:class:`~feedbot.publish.
-  catalog.Listed`, its digest included) and its search-index fields, each month in one blob:
-  reading 100,000 rows would cost more than reading a few blobs and making the tuples, and a
-  build rewrites only the months its changes fall in;
+* ``site_days``: by day, the facts planning needs of each item (:class:`~feedbot.publish.
+  catalog.Listed`, its digest included) and its search-index fields, each day in one blob
+  (reading 100,000 rows would cost more than reading a few hundred blobs and making the
+  tuples), with the day's part of its month's search file: a build rewrites only the days its
+  changes fall in, and makes a month's search file of the parts of the others as they are;
 * ``site_cards``: the rendered cards of the items on the pages new items land on (each
   listing's front page and newest numbered page), by item digest.
 
@@ -19,7 +20,7 @@ store on every write that changes an item) since the previous build started, les
 :data:`LATE_COMMIT_MARGIN` (a write stamped before that start but committed after it is still
 seen), and plans by difference from the listings (:func:`~feedbot.publish.delta.build_delta`);
 full records and cards are fetched only for the pages that changed. When the listings do not
-agree with the database, it plans every page from ``site_months`` instead (a slower build, the
+agree with the database, it plans every page from ``site_days`` instead (a slower build, the
 same tree).
 
 A different setup (templates, settings, feedbot's version), another output folder, a folder
@@ -41,7 +42,7 @@ from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from feedbot.config import Settings
-from feedbot.models import SiteBuild, SiteCard, SiteListing, SiteListingChunk, SiteMonth
+from feedbot.models import SiteBuild, SiteCard, SiteDay, SiteListing, SiteListingChunk
 from feedbot.publish.catalog import Catalog, Listed, listed
 from feedbot.publish.delta import (
     HOME,
@@ -59,7 +60,13 @@ from feedbot.publish.delta import (
 from feedbot.publish.fingerprint import MARSHAL_VERSION
 from feedbot.publish.output import OutputTree
 from feedbot.publish.pages import ListingSpec
-from feedbot.publish.site import BuildReport, build_catalog, setup_fingerprint
+from feedbot.publish.site import (
+    BuildReport,
+    build_catalog,
+    search_day_key,
+    search_day_part,
+    setup_fingerprint,
+)
 from feedbot.records import Item, SourceStatus, TopicRef
 from feedbot.resources import resource_dir
 
@@ -69,7 +76,7 @@ LATE_COMMIT_MARGIN = timedelta(minutes=15)  # longer than any of the store's wri
 CHUNK = 500  # ids per IN (…) query
 BUILD = "site"
 
-months_t = SiteMonth.__table__  # type: ignore[attr-defined]
+days_t = SiteDay.__table__  # type: ignore[attr-defined]
 cards_t = SiteCard.__table__  # type: ignore[attr-defined]
 builds_t = SiteBuild.__table__  # type: ignore[attr-defined]
 listings_t = SiteListing.__table__  # type: ignore[attr-defined]
@@ -87,7 +94,8 @@ class Changes:
 
 
 class SiteCache:
-    """The site build's tables (``site_builds``, ``site_months``, ``site_cards``)."""
+    """The site build's tables (``site_builds``, ``site_days``, ``site_listings``,
+    ``site_cards``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -102,7 +110,7 @@ class SiteCache:
 
     def listed(self) -> list[Listed]:
         """Every item of the previous build's index, newest first."""
-        query = select(months_t.c["items"]).order_by(months_t.c.month.desc())
+        query = select(days_t.c["items"]).order_by(days_t.c.day.desc())
         make = tuple.__new__
         found: list[Listed] = []
         with self.engine.connect() as conn:
@@ -134,15 +142,16 @@ class SiteCache:
         return {name: Members.unpack(stored.get(name, []), with_anchors=name == PAPERS)
                 for name in names}  # fmt: skip
 
-    def month_entries(self, months: Collection[str]) -> dict[str, list[Listed]]:
-        """The index's items of these months, newest first."""
-        query = select(months_t.c.month, months_t.c["items"])
+    def day_entries(self, days: Collection[str]) -> dict[str, list[Listed]]:
+        """The index's items of these days, newest first."""
+        query = select(days_t.c.day, days_t.c["items"])
         make = tuple.__new__
+        found: dict[str, list[Listed]] = {}
         with self.engine.connect() as conn:
-            return {
-                row[0]: [make(Listed, entry) for entry in marshal.loads(row[1])]
-                for row in conn.execute(query.where(months_t.c.month.in_(sorted(months))))
-            }
+            for part in _batches(sorted(days)):
+                for row in conn.execute(query.where(days_t.c.day.in_(part))):
+                    found[row[0]] = [make(Listed, entry) for entry in marshal.loads(row[1])]
+        return found
 
     def cards(self, keys: Collection[tuple[int, str]]) -> dict[tuple[int, str], tuple[bytes, str]]:
         """Cached cards by (link id, root): (the item's digest when rendered, html)."""
@@ -168,25 +177,36 @@ class SiteCache:
                 cursor.close()
         return found
 
-    def search(self, months: Mapping[int, str]) -> dict[int, list[str]]:
-        """The search-index fields of these items (by id, with each one's month), as the
+    def search(self, days: Mapping[int, str]) -> dict[int, list[str]]:
+        """The search-index fields of these items (by id, with each one's day), as the
         previous build stored them."""
-        by_month = self.month_search(set(months.values()))
+        by_day = self.day_search(set(days.values()))
         found: dict[int, list[str]] = {}
-        for link_id, month in months.items():
-            fields = by_month.get(month, {}).get(link_id)
+        for link_id, day in days.items():
+            fields = by_day.get(day, {}).get(link_id)
             if fields is not None:
                 found[link_id] = fields
         return found
 
-    def month_search(self, months: Collection[str]) -> dict[str, dict[int, list[str]]]:
-        """The search fields of these months' items, by id."""
-        query = select(months_t.c.month, months_t.c.search)
-        query = query.where(months_t.c.month.in_(sorted(months)))
+    def day_search(self, days: Collection[str]) -> dict[str, dict[int, list[str]]]:
+        """The search fields of these days' items, by id."""
+        query = select(days_t.c.day, days_t.c.search)
+        found: dict[str, dict[int, list[str]]] = {}
         with self.engine.connect() as conn:
-            return {
-                row.month: marshal.loads(zlib.decompress(row.search)) for row in conn.execute(query)
-            }
+            for part in _batches(sorted(days)):
+                for row in conn.execute(query.where(days_t.c.day.in_(part))):
+                    found[row.day] = marshal.loads(zlib.decompress(row.search))
+        return found
+
+    def day_parts(self, days: Collection[str]) -> dict[str, tuple[str, str]]:
+        """These days' parts of their months' search files, with their keys."""
+        query = select(days_t.c.day, days_t.c.shard, days_t.c.shard_key)
+        found: dict[str, tuple[str, str]] = {}
+        with self.engine.connect() as conn:
+            for part in _batches(sorted(days)):
+                for row in conn.execute(query.where(days_t.c.day.in_(part))):
+                    found[row.day] = (row.shard, row.shard_key)
+        return found
 
     def save(
         self,
@@ -197,15 +217,16 @@ class SiteCache:
         output: str,
         started_at: datetime,
         listings: Sequence[tuple[ListingSpec, Sequence[int]]],
+        day_pages: Mapping[int, str],
         previous: Sequence[Listed] = (),
     ) -> None:
-        """Record what this build knew, in one transaction: the months its changes fall in
-        (every month: ``changes`` None, a full build), every listing (with its members' indexes
-        in the catalog), the cards
-        worth keeping, and the build itself. ``previous``: the index this build started from
-        (to find the months items left)."""
+        """Record what this build knew, in one transaction: the days its changes fall in
+        (every day: ``changes`` None, a full build), every listing (with its members' indexes
+        in the catalog), the cards worth keeping, and the build itself. ``day_pages``: each
+        item's day page, by index; ``previous``: the index this build started from (to find the
+        days items left)."""
         with self.engine.begin() as conn:
-            self._save_months(conn, catalog, changes, previous)
+            self._save_days(conn, catalog, changes, previous, day_pages)
             conn.execute(delete(listings_t))
             conn.execute(delete(chunks_t))
             self._stored.clear()
@@ -218,17 +239,12 @@ class SiteCache:
     def save_delta(self, delta: Delta, *, setup: str, output: str, started_at: datetime) -> None:
         """Record what a delta build changed (:func:`feedbot.publish.delta.build_delta`)."""
         with self.engine.begin() as conn:
-            if delta.months:
-                months = sorted(delta.months)
-                conn.execute(delete(months_t).where(months_t.c.month.in_(months)))
-                rows = [
-                    {"month": month, "items": marshal.dumps([tuple(e) for e in entries],
-                                                            MARSHAL_VERSION),
-                     "search": zlib.compress(marshal.dumps(fields, MARSHAL_VERSION), 1)}
-                    for month, (entries, fields) in sorted(delta.months.items()) if entries
-                ]  # fmt: skip
-                if rows:
-                    conn.execute(insert(months_t), rows)
+            for part in _batches(sorted(delta.days)):
+                conn.execute(delete(days_t).where(days_t.c.day.in_(part)))
+            rows = [_day_row(day, found.entries, found.fields, found.part, found.key)
+                    for day, found in sorted(delta.days.items()) if found.entries]  # fmt: skip
+            if rows:
+                conn.execute(insert(days_t), rows)
             for names in _batches(sorted(delta.dropped)):
                 conn.execute(delete(listings_t).where(listings_t.c.name.in_(names)))
                 conn.execute(delete(chunks_t).where(chunks_t.c.name.in_(names)))
@@ -285,59 +301,53 @@ class SiteCache:
         if chunks:
             conn.execute(insert(chunks_t), chunks)
 
-    def _save_months(
+    def _save_days(
         self,
         conn: Connection,
         catalog: Catalog,
         changes: Changes | None,
         previous: Sequence[Listed],
+        day_pages: Mapping[int, str],
     ) -> None:
         searches: dict[str, dict[int, list[str]]] = {}
         if changes is None:
-            conn.execute(delete(months_t))
+            conn.execute(delete(days_t))
             touched = None
         else:
             changed = {item.id for item in changes.reloaded} | changes.removed
-            touched = {e.day[:7] for e in previous if e.id in changed}
-            touched |= {e.day[:7] for e in catalog.listed if e.id in changed}
-            searches.update(self.month_search(touched))
+            touched = {e.day for e in previous if e.id in changed}
+            touched |= {e.day for e in catalog.listed if e.id in changed}
+            searches.update(self.day_search(touched))
             for fields_by_id in searches.values():
                 for link_id in changed:
                     fields_by_id.pop(link_id, None)
-        if touched is not None:
-            conn.execute(delete(months_t).where(months_t.c.month.in_(sorted(touched))))
-        # Month by month (the items come newest first, so each month's are together): the
-        # search fields of every item at once would take tens of megabytes.
-        month = ""
-        rows: list[tuple[Any, ...]] = []
-        found: dict[int, list[str]] = {}
-        for index, entry in enumerate(catalog.listed):
-            if entry.day[:7] != month:
-                self._insert_month(conn, month, rows, found)
-                month, rows = entry.day[:7], []
-                found = searches.get(month, {})
-            if touched is not None and month not in touched:
+            for batch in _batches(sorted(touched)):
+                conn.execute(delete(days_t).where(days_t.c.day.in_(batch)))
+        listed = catalog.listed
+        rows: list[dict[str, Any]] = []
+        for day, indexes in _by_day(listed):
+            if touched is not None and day not in touched:
                 continue
-            rows.append(tuple(entry))
-            if entry.id not in found:
-                fields = catalog.search_of(index)
-                if fields is None:
-                    catalog.fetch_search([index])
-                    fields = catalog.search(index)
-                found[entry.id] = fields
-        self._insert_month(conn, month, rows, found)
-
-    def _insert_month(
-        self, conn: Connection, month: str, rows: list[tuple[Any, ...]],
-        found: dict[int, list[str]],
-    ) -> None:  # fmt: skip
+            known = searches.get(day, {})
+            catalog.fetch_search(
+                [i for i in indexes if listed[i].id not in known and catalog.search_of(i) is None]
+            )
+            fields = [known.get(listed[i].id) or catalog.search(i) for i in indexes]
+            pages = [day_pages[i] for i in indexes]
+            part = catalog.search_parts.get(day)
+            if part is None:
+                part = search_day_part(day, fields, pages)
+            key = search_day_key(day, [listed[i].digest for i in indexes], tuple(pages))
+            entries = [listed[i] for i in indexes]
+            by_id = {entry.id: found for entry, found in zip(entries, fields, strict=True)}
+            rows.append(_day_row(day, entries, by_id, part, key))
+            # A hundred days at a time: the search fields of every item at once would take tens
+            # of megabytes.
+            if len(rows) >= 100:
+                conn.execute(insert(days_t), rows)
+                rows = []
         if rows:
-            # marshal takes plain tuples only; the facts uncompressed (read on every build,
-            # where zlib would cost more than it saves), the search fields compressed.
-            conn.execute(insert(months_t), {
-                "month": month, "items": marshal.dumps(rows, MARSHAL_VERSION),
-                "search": zlib.compress(marshal.dumps(found, MARSHAL_VERSION), 1),
-            })  # fmt: skip
+            conn.execute(insert(days_t), rows)
 
     def _save_cards(self, conn: Connection, catalog: Catalog, *, full: bool) -> None:
         keep: list[dict[str, Any]] = [
@@ -420,11 +430,11 @@ def build_from_database(
         else:
             catalog = Catalog.of_items(load(None), settings.zone)
         report, plan = build_catalog(catalog, topics, sources, settings, env, tree=tree)
-        listings = plan.listings
+        listings, day_pages = plan.listings, plan.day_pages
         del plan  # its pages: tens of megabytes the record does not need
         cache.save(
             catalog, changes, setup=setup, output=output, started_at=started,
-            listings=listings, previous=previous_index,
+            listings=listings, day_pages=day_pages, previous=previous_index,
         )  # fmt: skip
     return report
 
@@ -446,7 +456,8 @@ def _delta(
     records = cache.listing_records()
     if HOME not in records:
         return None  # recorded by an older feedbot
-    record = Record(records, cache.listing_members, cache.month_entries, cache.month_search)
+    record = Record(records, cache.listing_members, cache.day_entries, cache.day_search,
+                    cache.day_parts)  # fmt: skip
     try:
         return build_delta(
             record, load, changed, items, topics, sources, settings, env, tree, cache.cards
@@ -487,6 +498,33 @@ def _listings(
     for spec, members in listings:
         made = Members.of((entries[i] for i in members), with_anchors=spec.front == PAPERS)
         yield spec.front, made, *listing_keys(spec)
+
+
+def _by_day(entries: Sequence[Listed]) -> Iterator[tuple[str, list[int]]]:
+    """The indexes of ``entries`` (newest first, so each day's are together), day by day."""
+    day, indexes = "", list[int]()
+    for index, entry in enumerate(entries):
+        if entry.day != day:
+            if indexes:
+                yield day, indexes
+            day, indexes = entry.day, []
+        indexes.append(index)
+    if indexes:
+        yield day, indexes
+
+
+def _day_row(
+    day: str, entries: Sequence[Listed], fields: Mapping[int, list[str]], part: str, key: str
+) -> dict[str, Any]:
+    # marshal takes plain tuples only; the facts uncompressed (read on every build, where zlib
+    # would cost more than it saves), the search fields compressed.
+    return {
+        "day": day,
+        "items": marshal.dumps([tuple(entry) for entry in entries], MARSHAL_VERSION),
+        "search": zlib.compress(marshal.dumps(dict(fields), MARSHAL_VERSION), 1),
+        "shard": part,
+        "shard_key": key,
+    }
 
 
 def _batches(values: Sequence[T]) -> Iterable[Sequence[T]]:

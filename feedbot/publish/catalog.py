@@ -68,12 +68,12 @@ class Catalog:
 
     ``load``: the full items of some of ``listed`` (by id); ``load_cards``: cached cards
     (``(id, root)`` → (digest, html)); ``load_search``: search fields by id (given each id's
-    month). Each is called once per batch the build asks for."""
+    day). Each is called once per batch the build asks for."""
 
     listed: Sequence[Listed]
     load: Callable[[Collection[int]], Iterable[Item]]
     load_cards: Callable[[Collection[tuple[int, str]]], Mapping[tuple[int, str], tuple[bytes, str]]]
-    load_search: Callable[[Mapping[int, str]], Mapping[int, list[str]]]  # {id: month}
+    load_search: Callable[[Mapping[int, str]], Mapping[int, list[str]]]  # {id: day}
     _items: dict[int, Item] = field(default_factory=dict)  # by index
     _search: dict[int, list[str]] = field(default_factory=dict)  # by index
     # Cards as the HTML text they are (safe: rendered by our templates); not Markup, which
@@ -81,6 +81,7 @@ class Catalog:
     _cards: dict[CardKey, str] = field(default_factory=dict)
     rendered_cards: dict[CardKey, str] = field(default_factory=dict)  # made by this build
     hot_cards: set[CardKey] = field(default_factory=set)  # worth keeping for the next build
+    search_parts: dict[str, str] = field(default_factory=dict)  # days' search parts made, by day
     _uses: dict[str, array[int]] = field(default_factory=dict)  # by root, by index
     # Every full record at hand: search fields are worked out when asked for, not kept (for
     # 100,000 items they would take more memory than they take time to make again).
@@ -94,7 +95,7 @@ class Catalog:
             [listed(item, zone) for item in items],
             load=lambda ids: [by_id[i] for i in ids],
             load_cards=lambda keys: {},
-            load_search=lambda months: {i: search.fields(by_id[i]) for i in months},
+            load_search=lambda days: {i: search.fields(by_id[i]) for i in days},
         )
         catalog._items = dict(enumerate(items))
         catalog._in_memory = True
@@ -163,8 +164,8 @@ class Catalog:
         if not missing:
             return
         position = {self.listed[i].id: i for i in missing}
-        months = {self.listed[i].id: self.listed[i].day[:7] for i in missing}
-        for link_id, fields in self.load_search(months).items():
+        days = {self.listed[i].id: self.listed[i].day for i in missing}
+        for link_id, fields in self.load_search(days).items():
             self._search[position[link_id]] = fields
 
     # -- single records (fetched first) ------------------------------------------------------

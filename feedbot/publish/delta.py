@@ -18,7 +18,9 @@ from besides their items. The next build then
    the same page, which the output folder keeps (:meth:`OutputTree.keep_the_rest`). Every other
    page is fingerprinted and checked as a full build checks it, and rendered if it differs;
 4. does the same for the paper pages (a paper's page links to its day page), the search-index
-   months and the feeds those listings feed, and removes the pages that are no longer made.
+   months (each made of its days' parts: those of the days the changes fall in made again,
+   the others as recorded) and the feeds those listings feed, and removes the pages that are
+   no longer made.
 
 What the pages show comes from the same functions a full build uses (``listing_specs``,
 ``listing_pages``, ``page_fingerprint``…), so both write the same tree, byte for byte
@@ -66,6 +68,8 @@ from feedbot.publish.site import (
     page_fingerprint,
     page_output,
     page_url,
+    search_day_key,
+    search_day_part,
     search_index_output,
     search_shard_fingerprint,
     write_outputs,
@@ -278,23 +282,24 @@ class ListingRecord(NamedTuple):
 
 
 class Record:
-    """The previous build's listings (``site_listings``) and index (``site_months``), read as
+    """The previous build's listings (``site_listings``) and index (``site_days``), read as
     the delta build needs them."""
 
     def __init__(
         self,
         listings: Mapping[str, ListingRecord],
         members: Callable[[Collection[str]], dict[str, Members]],
-        month_entries: Callable[[Collection[str]], dict[str, list[Listed]]],
-        month_search: Callable[[Collection[str]], dict[str, dict[int, list[str]]]],
+        day_entries: Callable[[Collection[str]], dict[str, list[Listed]]],
+        day_search: Callable[[Collection[str]], dict[str, dict[int, list[str]]]],
+        day_parts: Callable[[Collection[str]], dict[str, tuple[str, str]]],
     ) -> None:
         self.listings = listings
         self._members = members
-        self._month_entries = month_entries
-        self._month_search = month_search
+        self._day_entries = day_entries
+        self._day_search = day_search
+        self.day_parts = day_parts  # each day's part of its month's search file, and its key
         self.loaded: dict[str, Members] = {}
-        self.months: dict[str, list[Listed]] = {}
-        self._search: dict[str, dict[int, list[str]]] = {}
+        self.days: dict[str, list[Listed]] = {}
 
     def members(self, names: Iterable[str]) -> dict[str, Members]:
         """The recorded members of these listings (those it has), read once."""
@@ -304,20 +309,27 @@ class Record:
             self.loaded.update(self._members(wanted))
         return {name: self.loaded[name] for name in names if name in self.loaded}
 
-    def entries(self, months: Iterable[str]) -> dict[str, list[Listed]]:
-        wanted = set(months) - set(self.months)
+    def entries(self, days: Iterable[str]) -> dict[str, list[Listed]]:
+        """The recorded items of these days, newest first, read once."""
+        days = list(days)
+        wanted = set(days) - set(self.days)
         if wanted:
-            found = self._month_entries(wanted)
-            self.months.update((month, found.get(month, [])) for month in wanted)
-        return {month: self.months[month] for month in months}
+            found = self._day_entries(wanted)
+            self.days.update((day, found.get(day, [])) for day in wanted)
+        return {day: self.days[day] for day in days}
 
-    def search(self, months: Collection[str]) -> dict[str, dict[int, list[str]]]:
-        """The recorded search fields of these months' items, by id, read once."""
-        wanted = set(months) - set(self._search)
-        if wanted:
-            found = self._month_search(wanted)
-            self._search.update((month, found.get(month, {})) for month in wanted)
-        return {month: self._search[month] for month in months}
+    def search(self, days: Collection[str]) -> dict[str, dict[int, list[str]]]:
+        """The recorded search fields of these days' items, by id."""
+        return self._day_search(days)
+
+
+class DayIndex(NamedTuple):
+    """One day of the index as a build leaves it (``site_days``)."""
+
+    entries: list[Listed]  # newest first
+    fields: dict[int, list[str]]  # search fields, by id
+    part: str  # its part of its month's search file
+    key: str  # and that part's key
 
 
 @dataclass
@@ -327,7 +339,7 @@ class Delta:
     report: BuildReport
     listings: list[tuple[str, Members, str, str]]  # rewritten: name, members, keys
     dropped: set[str]  # listings no longer made
-    months: dict[str, tuple[list[Listed], dict[int, list[str]]]]  # rewritten index months
+    days: dict[str, DayIndex]  # rewritten index days (no entries: gone)
     catalog: Catalog
     left_open: set[int]  # ids no longer on a page new items land on (or gone): their cards
 
@@ -398,10 +410,10 @@ def build_delta(
     recheck = sorted(({i for i, e in new.items() if e.paper} | checks.moved) & paper_ids)
     unknown = [i for i in recheck if i not in new]
     if unknown:
-        by_month = record.entries({day_pages[i][5:12] for i in unknown})
-        in_index = {e.id: e for month in by_month.values() for e in month}
+        by_day = record.entries({day_pages[i][5:15] for i in unknown})  # days/YYYY-MM-DD…
+        in_index = {e.id: e for day in by_day.values() for e in day}
         if any(i not in in_index for i in unknown):
-            raise StaleRecord("a paper is missing from its month")
+            raise StaleRecord("a paper is missing from its day")
         paper_entries = {i: new.get(i) or in_index[i] for i in recheck}
     else:
         paper_entries = {i: new[i] for i in recheck}
@@ -424,12 +436,11 @@ def build_delta(
 
     months_now = list(dict.fromkeys(day[:7] for day in day_names))
     outputs.append(search_index_output(months_now))
-    # A month's search file changes with its items and their day pages: it has a day listing
-    # that was checked, or one no longer made.
-    search_months = {name[5:12] for name in [*(s.front for s in checked), *dropped]
-                     if _is_day(name)}  # fmt: skip
-    outputs.extend(_search_outputs(record, search_months, set(months_now), day_names, fresh,
-                                   after, settings, tree))  # fmt: skip
+    # A day's part of the search index changes with its items (and so their day pages): the
+    # days the changes fall in. A month's file changes with its days' parts.
+    index = _index_days(record, moves.days, old, new, fresh, after, size)
+    outputs.extend(_search_outputs(record, {day[:7] for day in index}, set(months_now),
+                                   day_names, index, tree))  # fmt: skip
 
     day_counts = [(date.fromisoformat(day), counts[f"days/{day}.html"]) for day in day_names]
     outputs.append(page_output(archive_page(day_counts, title), [], renderer))
@@ -453,7 +464,6 @@ def build_delta(
     )  # fmt: skip
     rewritten = [(spec.front, after.get(spec.front, Members()), *keys[spec.front])
                  for spec in checked]  # fmt: skip
-    index = _index_months(record, moves.months, old, new, fresh)
     return Delta(report, rewritten, dropped, index, catalog, left_open)
 
 
@@ -465,7 +475,7 @@ class _Moves:
     new: dict[int, Listed]  # the same, as listed
     gone: set[int]  # ids no longer items
     old: dict[int, Listed]  # the changed items as the record had them
-    months: set[str]  # of the index, where the changes fall
+    days: set[str]  # of the index, where the changes fall
     touched: set[str]  # listings a changed item was or is in
     before: dict[str, Members]  # those listings as they were (and the papers)
     after: dict[str, Members]  # and as they are now
@@ -497,12 +507,12 @@ def _move_changed(
         gone |= known - current
     touched_ids = (changed | set(new) | gone) & known
     places = dict(zip(home.ids, range(len(home)), strict=True)) if touched_ids else {}
-    old_months = {_month(-home.keys[places[i]], zone) for i in touched_ids}
-    months = old_months | {entry.day[:7] for entry in new.values()}
-    entries = record.entries(months)
-    old = {e.id: e for month in old_months for e in entries[month] if e.id in touched_ids}
+    old_days = {_day(-home.keys[places[i]], zone) for i in touched_ids}
+    days = old_days | {entry.day for entry in new.values()}
+    entries = record.entries(days)
+    old = {e.id: e for day in old_days for e in entries[day] if e.id in touched_ids}
     if len(old) != len(touched_ids):
-        raise StaleRecord("an item of the home listing is missing from its month")
+        raise StaleRecord("an item of the home listing is missing from its day")
     touched = {name for entry in [*old.values(), *new.values()] for name in listing_names(entry)}
     before = record.members(touched | {PAPERS})  # as read: never changed
     after = {name: found.copy() for name, found in before.items()}
@@ -510,7 +520,7 @@ def _move_changed(
 
     def url_of(link_id: int) -> str:
         if not urls:  # only items of the same time are ordered by URL: rarely asked
-            urls.update((e.id, e.url) for month in entries.values() for e in month)
+            urls.update((e.id, e.url) for day in entries.values() for e in day)
             urls.update((entry.id, entry.url) for entry in new.values())
         if link_id not in urls:
             raise StaleRecord(f"no recorded URL of link {link_id}")
@@ -528,7 +538,7 @@ def _move_changed(
             if name not in after:
                 after[name] = Members(anchors=[] if name == PAPERS else None)
             after[name].insert(entry, url_of)
-    return _Moves(fresh, new, gone, old, months, touched, before, after)
+    return _Moves(fresh, new, gone, old, days, touched, before, after)
 
 
 class _Local:
@@ -545,7 +555,7 @@ class _Local:
         self.entries: list[Listed] = []
         self.index: dict[int, int] = {}
         self.catalog = Catalog(self.entries, load=load, load_cards=load_cards,
-                               load_search=lambda months: {})  # fmt: skip
+                               load_search=lambda days: {})  # fmt: skip
 
     def at(self, link_id: int, key: float, digest: bytes) -> int:
         """The item's index in the catalog (added if new to it)."""
@@ -662,8 +672,8 @@ def _is_day(name: str) -> bool:
     return name.startswith("days/") and name != "days/index.html"
 
 
-def _month(sort_time: float, zone: tzinfo) -> str:
-    return datetime.fromtimestamp(sort_time, zone).strftime("%Y-%m")
+def _day(sort_time: float, zone: tzinfo) -> str:
+    return datetime.fromtimestamp(sort_time, zone).date().isoformat()
 
 
 def _thin(link_id: int, key: float, digest: bytes) -> Listed:
@@ -717,71 +727,68 @@ def _search_outputs(
     months: set[str],
     months_now: set[str],
     day_names: Sequence[str],
-    fresh: Sequence[Item],
-    after: dict[str, Members],
-    settings: Settings,
+    made: Mapping[str, DayIndex],
     tree: OutputTree,
 ) -> list[Output]:
-    """The search-index months whose items or day pages may have changed."""
+    """The search-index months the changes fall in, of their days' parts: those ``made`` and
+    the others as recorded."""
     outputs: list[Output] = []
     for month in sorted(months - months_now):
         tree.remove(f"search/{month}.js")
     months &= months_now
-    if not months:
-        return outputs
-    recorded = record.search(months)
-    fields = {item.id: search.fields(item) for item in fresh}
     days = [day for day in day_names if day[:7] in months]
-    members = record.members(f"days/{day}.html" for day in days if f"days/{day}.html" not in after)
-    members.update((name, found) for name, found in after.items() if _is_day(name))
-    size = settings.page_size
-    # Each month's day pages, in order: the ids on each, its path and day.
-    by_month: dict[str, list[tuple[array[int], str, str]]] = {}
-    parts: dict[str, list[bytes]] = {}
-    for day in days:
-        found = members[f"days/{day}.html"]
-        for number, span in paginate(len(found), size, size):
-            path = f"days/{day}.html" if number is None else f"days/{day}.{number}.html"
-            by_month.setdefault(day[:7], []).append((found.ids[span.start : span.stop], path, day))
-            parts.setdefault(day[:7], []).append(found.digests_of(span))
-    for month, pages in by_month.items():
-        known = recorded.get(month, {})
-        missing = {i for ids, _, _ in pages for i in ids} - fields.keys() - known.keys()
-        if missing:
-            raise StaleRecord(f"no search fields of link {min(missing)}")
-        where = tuple(path for ids, path, _ in pages for _ in ids)
-
-        def made(month: str = month, pages: list[tuple[array[int], str, str]] = pages,
-                 known: dict[int, list[str]] = known) -> bytes:  # fmt: skip
-            return search.shard_js(month, [
-                search.entry(fields.get(link_id) or known[link_id], path, day)
-                for ids, path, day in pages for link_id in ids
-            ])  # fmt: skip
-
-        outputs.append(
-            Output(f"search/{month}.js", search_shard_fingerprint(month, parts[month], where), made)
-        )
+    recorded = record.day_parts([day for day in days if day not in made])
+    for month in sorted(months, reverse=True):
+        parts, keys = [], []
+        for day in (day for day in days if day[:7] == month):
+            found = (made[day].part, made[day].key) if day in made else recorded.get(day)
+            if found is None:
+                raise StaleRecord(f"no search index of {day}")
+            parts.append(found[0])
+            keys.append(found[1])
+        outputs.append(Output(
+            f"search/{month}.js", search_shard_fingerprint(month, keys),
+            lambda month=month, parts=parts: search.shard_js(month, parts),  # type: ignore[misc]
+        ))  # fmt: skip
     return outputs
 
 
-def _index_months(
+def _index_days(
     record: Record,
-    months: set[str],
+    days: set[str],
     old: Mapping[int, Listed],
     new: Mapping[int, Listed],
     fresh: Sequence[Item],
-) -> dict[str, tuple[list[Listed], dict[int, list[str]]]]:
-    """The index months the changes fall in, as they are now: entries and search fields."""
+    after: Mapping[str, Members],
+    size: int,
+) -> dict[str, DayIndex]:
+    """The index days the changes fall in, as they are now: entries, search fields and the
+    day's part of its month's search file."""
     changed = set(old) | set(new)
-    entries = record.entries(months)
-    searches = record.search(months)
+    entries = record.entries(days)
+    searches = record.search(days)
     fields = {item.id: search.fields(item) for item in fresh}
     made = {}
-    for month in months:
-        kept = [e for e in entries[month] if e.id not in changed]
-        kept += [e for e in new.values() if e.day[:7] == month]
+    for day in days:
+        kept = [e for e in entries[day] if e.id not in changed]
+        kept += [e for e in new.values() if e.day == day]
         kept.sort(key=lambda e: (e.sort_time, e.url), reverse=True)
-        found = {i: f for i, f in searches.get(month, {}).items() if i not in changed}
+        found = {i: f for i, f in searches.get(day, {}).items() if i not in changed}
         found.update((e.id, fields[e.id]) for e in kept if e.id in fields)
-        made[month] = (kept, found)
+        members = after.get(f"days/{day}.html", Members())
+        if list(members.ids) != [e.id for e in kept] or any(e.id not in found for e in kept):
+            raise StaleRecord(f"the index of {day} does not agree with its listing")
+        pages = _day_pages(day, len(members), size)
+        part = search_day_part(day, [found[e.id] for e in kept], pages)
+        key = search_day_key(day, [members.digests_of(range(len(members)))], tuple(pages))
+        made[day] = DayIndex(kept, found, part, key)
     return made
+
+
+def _day_pages(day: str, count: int, size: int) -> list[str]:
+    """The day page each member of a day's listing of ``count`` is on, in order."""
+    pages = []
+    for number, span in paginate(count, size, size):
+        path = f"days/{day}.html" if number is None else f"days/{day}.{number}.html"
+        pages += [path] * len(span)
+    return pages

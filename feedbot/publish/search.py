@@ -8,7 +8,8 @@ JSON that is fetched, so that it loads from ``file://`` too (browsers refuse ``f
 * ``search/YYYY-MM.js`` holds that month's items: ``[title, href, page, date, sources,
   topics, summary]``, where ``page`` is the item's place on its day page (from the site's root).
 
-Months keep the files small and stable: a new item rewrites its month only.
+Months keep the files small and stable: a new item rewrites its month only. Each month's file
+is its days' parts joined, so that a build can keep the parts of the days that did not change.
 """
 
 from __future__ import annotations
@@ -44,11 +45,17 @@ def entry(item_fields: Sequence[str], page: str, day: str) -> list[str]:
     return [title, href, f"{page}#{anchor}", day, sources, topics, summary]
 
 
-def shard_js(month: str, entries: Sequence[list[str]]) -> bytes:
-    data = _js_json(entries)
+def day_part(entries: Sequence[list[str]]) -> str:
+    """One day's entries (:func:`entry`) as they appear in its month's file."""
+    return _js_json(entries)[1:-1]
+
+
+def shard_js(month: str, day_parts: Sequence[str]) -> bytes:
+    """A month's file, of its days' parts (:func:`day_part`), newest first."""
+    data = ",".join(part for part in day_parts if part)
     return (
         "(window.FEEDBOT_SEARCH_DATA = window.FEEDBOT_SEARCH_DATA || {})"
-        f"[{json.dumps(month)}] = {data};\n"
+        f"[{json.dumps(month)}] = [{data}];\n"
     ).encode()
 
 
@@ -62,11 +69,11 @@ def _js_json(value: object) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def group_by_month(days: Sequence[str], indexes: Mapping[int, str]) -> dict[str, list[int]]:
-    """Item indexes by month (from each item's local day, ISO), newest month first (items come
-    newest first); only items that have a page."""
-    months: dict[str, list[int]] = {}
+def group_by_day(days: Sequence[str], indexes: Mapping[int, str]) -> dict[str, list[int]]:
+    """Item indexes by day (each item's local day, ISO), newest first (items come newest
+    first); only items that have a page."""
+    grouped: dict[str, list[int]] = {}
     for index, day in enumerate(days):
         if index in indexes:
-            months.setdefault(day[:7], []).append(index)
-    return months
+            grouped.setdefault(day, []).append(index)
+    return grouped

@@ -415,19 +415,46 @@ def feed_set(
 
 def search_outputs(catalog: Catalog, plan: Plan, digests: Sequence[bytes]) -> Iterator[Output]:
     days = plan.local_days
-    months = search.group_by_month(days, plan.day_pages)
+    by_day = search.group_by_day(days, plan.day_pages)
+    months: dict[str, list[str]] = {}
+    for day in by_day:
+        months.setdefault(day[:7], []).append(day)
     yield search_index_output(list(months))
-    for month, indexes in months.items():
-        where = tuple(plan.day_pages[i] for i in indexes)
+
+    def part(day: str) -> str:
+        indexes = by_day[day]
+        made = catalog.search_parts[day] = search_day_part(
+            day, [catalog.search(i) for i in indexes], [plan.day_pages[i] for i in indexes]
+        )
+        return made
+
+    for month, month_days in months.items():
+        keys = [
+            search_day_key(day, [digests[i] for i in by_day[day]],
+                           tuple(plan.day_pages[i] for i in by_day[day]))
+            for day in month_days
+        ]  # fmt: skip
         yield Output(
             f"search/{month}.js",
-            search_shard_fingerprint(month, (digests[i] for i in indexes), where),
-            lambda month=month, indexes=indexes: search.shard_js(  # type: ignore[misc]
-                month,
-                [search.entry(catalog.search(i), plan.day_pages[i], days[i]) for i in indexes],
+            search_shard_fingerprint(month, keys),
+            lambda month=month, month_days=month_days: search.shard_js(  # type: ignore[misc]
+                month, [part(day) for day in month_days]
             ),
-            search=indexes,
+            search=[i for day in month_days for i in by_day[day]],
         )  # fmt: skip
+
+
+def search_day_part(day: str, fields: Sequence[list[str]], pages: Sequence[str]) -> str:
+    """One day's part of its month's search file (:func:`feedbot.publish.search.day_part`),
+    of its items' search fields and day pages, in the order of the day's listing."""
+    return search.day_part(
+        [search.entry(found, page, day) for found, page in zip(fields, pages, strict=True)]
+    )
+
+
+def search_day_key(day: str, parts: Iterable[bytes], pages: tuple[str, ...]) -> str:
+    """Of one day's part of the search index: its items' digests and day pages."""
+    return fingerprint.combine(parts, "search-day", day, pages)
 
 
 def search_index_output(months: Sequence[str]) -> Output:
@@ -439,9 +466,10 @@ def search_index_output(months: Sequence[str]) -> Output:
     )
 
 
-def search_shard_fingerprint(month: str, parts: Iterable[bytes], where: tuple[str, ...]) -> str:
-    """Of one month of the search index: its items' digests and day pages."""
-    return fingerprint.combine(parts, "search", month, where)
+def search_shard_fingerprint(month: str, day_keys: Iterable[str]) -> str:
+    """Of one month of the search index: its days' keys (:func:`search_day_key`), newest
+    first."""
+    return fingerprint.combine((bytes.fromhex(key) for key in day_keys), "search", month)
 
 
 def extra_outputs(
