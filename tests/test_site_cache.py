@@ -389,6 +389,63 @@ def test_listings_are_kept_in_chunks_and_only_changed_chunks_are_rewritten(
     assert list(members.ids) == [item.id for item in app.items()]
 
 
+def stored_days(app: App) -> dict[str, tuple[bytes, bytes, str, str]]:
+    days = SiteDay.__table__  # type: ignore[attr-defined]
+    with app.store.engine.connect() as conn:
+        rows = conn.execute(select(days.c.day, days.c["items"], days.c.search, days.c.shard,
+                                   days.c.shard_key)).all()  # fmt: skip
+    return {row[0]: (bytes(row[1]), bytes(row[2]), row[3], row[4]) for row in rows}
+
+
+def test_the_index_is_kept_by_day_and_a_change_reaches_only_its_own_day(
+    app: App, server: FixtureServer, wall: Clock, tmp_path: Path
+) -> None:
+    rebuild(app, wall)
+    before = stored_days(app)
+    changed = stories("alpha", range(12))
+    guid, _, link, date = changed[5]  # 17 November
+    changed[5] = (guid, "Alpha story, retitled", link, date)
+    server.routes["/alpha.xml"] = Route(body=rss(changed))
+    app.fetch()
+
+    _, loads = rebuild(app, wall)
+
+    after = stored_days(app)
+    assert not loads.everything
+    assert set(after) == set(before) and len(after) == 12
+    assert [day for day in sorted(after) if after[day] != before[day]] == ["2026-11-17"]
+    assert "Alpha story, retitled" in after["2026-11-17"][2]
+    assert "Alpha story, retitled" not in before["2026-11-17"][2]
+    # The month's search file is made of the days' parts, as a full build makes it.
+    written = tree(app.settings.output_path)
+    assert written == full_build(app, tmp_path / "reference")
+    month = written["search/2026-11.js"].decode()
+    assert all(part in month for _, _, part, _ in after.values())
+    assert "Alpha story, retitled" in month
+
+
+def test_a_day_missing_from_the_index_is_loaded_again_and_the_site_is_whole(
+    app: App, server: FixtureServer, wall: Clock, tmp_path: Path
+) -> None:
+    rebuild(app, wall)
+    days = SiteDay.__table__  # type: ignore[attr-defined]
+    with app.store.engine.begin() as conn:
+        conn.execute(days.delete().where(days.c.day == "2026-11-20"))
+    changed = stories("alpha", range(12))
+    guid, _, link, date = changed[5]
+    changed[5] = (guid, "Alpha story, retitled", link, date)
+    server.routes["/alpha.xml"] = Route(body=rss(changed))
+    app.fetch()
+
+    _, loads = rebuild(app, wall)
+
+    on_the_20th = {item.id for item in app.items() if "story-2" in item.url}
+    assert on_the_20th and on_the_20th <= loads.ids()  # not in the index: loaded again
+    assert not loads.everything
+    assert tree(app.settings.output_path) == full_build(app, tmp_path / "reference")
+    assert "2026-11-20" in stored_days(app)
+
+
 def test_a_link_merged_into_another_leaves_the_site_though_nothing_stamps_it(
     app: App, wall: Clock, tmp_path: Path
 ) -> None:
