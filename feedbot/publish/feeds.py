@@ -1,10 +1,14 @@
 """RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents, overall and per topic.
 
-Built with ElementTree and json, so escaping is never hand-written. Item ids are the article's
-canonical URL, or a post's ``urn:feedbot:post:…`` identity (stable across builds); HTML content
-is sanitized again on the way out. Dates: RFC 822 in RSS (``Sun, 22 Nov 2026 10:00:00 +0000``),
-RFC 3339 in Atom and JSON Feed (``2026-11-22T10:00:00Z``), always with a zone. Nothing depends
-on the time of the build, so an unchanged feed is the same bytes.
+RSS and Atom are written directly as text, escaped by the standard library's
+``xml.sax.saxutils.escape`` (attribute values also as ElementTree escapes them): the bytes are
+those ElementTree writes for the same tree indented by ``ET.indent``, which
+tests/test_feeds_writer.py checks against an ElementTree reference, hostile text included. JSON
+Feed is written by json. Item ids are the article's canonical URL, or a post's
+``urn:feedbot:post:…`` identity (stable across builds); HTML content is sanitized again on the
+way out. Dates: RFC 822 in RSS (``Sun, 22 Nov 2026 10:00:00 +0000``), RFC 3339 in Atom and JSON
+Feed (``2026-11-22T10:00:00Z``), always with a zone. Nothing depends on the time of the build,
+so an unchanged feed is the same bytes.
 
 What each format requires, and where it is here:
 
@@ -20,18 +24,17 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
+from xml.sax.saxutils import escape as xml_escape
 
 from feedbot.publish.pages import image_of, sharers
 from feedbot.records import Item
 from feedbot.sanitize import clean_html
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-ET.register_namespace("atom", ATOM_NS)
 
 # Characters XML 1.0 forbids; a hostile or broken source may send them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -83,69 +86,80 @@ def rss(
     items: Sequence[Item], *, title: str, link: str, self_url: str, description: str,
     body: Callable[[Item], str] = item_html,
 ) -> bytes:  # fmt: skip
-    root = ET.Element("rss", {"version": "2.0"})
-    channel = ET.SubElement(root, "channel")
-    _sub(channel, "title", title)
-    _sub(channel, "link", link)
-    _sub(channel, "description", description)
-    ET.SubElement(
-        channel,
-        f"{{{ATOM_NS}}}link",
-        {"href": self_url, "rel": "self", "type": "application/rss+xml"},
-    )
+    parts = [
+        _DECLARATION,
+        f'<rss xmlns:atom="{ATOM_NS}" version="2.0">\n  <channel>\n',
+        _element("    ", "title", title),
+        _element("    ", "link", link),
+        _element("    ", "description", description),
+        f'    <atom:link href="{_attribute(self_url)}" rel="self" type="application/rss+xml" />\n',
+    ]
     if items:  # the newest item's date, not the build's: an unchanged feed stays unchanged
-        _sub(channel, "lastBuildDate", rfc822(max(item.date for item in items)))
-    _sub(channel, "generator", "feedbot")
+        newest = rfc822(max(item.date for item in items))
+        parts.append(f"    <lastBuildDate>{newest}</lastBuildDate>\n")
+    parts.append("    <generator>feedbot</generator>\n")
     for item in items:
-        node = ET.SubElement(channel, "item")
-        _sub(node, "title", item.title)
-        if item.href:
-            _sub(node, "link", item.href)
-        _sub(node, "guid", item.url, {"isPermaLink": "true" if item.href else "false"})
-        _sub(node, "pubDate", rfc822(item.date))
-        _sub(node, "description", body(item))
+        href = item.href
+        parts.append("    <item>\n")
+        parts.append(_element("      ", "title", item.title))
+        if href:
+            parts.append(_element("      ", "link", href))
+        permalink = ' isPermaLink="true"' if href else ' isPermaLink="false"'
+        parts.append(_element("      ", "guid", item.url, permalink))
+        parts.append(f"      <pubDate>{rfc822(item.date)}</pubDate>\n")  # a date: nothing to escape
+        parts.append(_element("      ", "description", body(item)))
         for topic in item.topics:
-            _sub(node, "category", topic.name)
-    return _xml_bytes(root)
+            parts.append(_element("      ", "category", topic.name))
+        parts.append("    </item>\n")
+    parts.append("  </channel>\n</rss>\n")
+    return _encode(parts)
 
 
 def atom(
     items: Sequence[Item], *, title: str, link: str, self_url: str, feed_id: str,
     body: Callable[[Item], str] = item_html,
 ) -> bytes:  # fmt: skip
-    root = ET.Element(f"{{{ATOM_NS}}}feed")
-    _sub(root, f"{{{ATOM_NS}}}title", title)
-    _sub(root, f"{{{ATOM_NS}}}id", feed_id)
     # The newest entry's date; an empty feed has never changed (the epoch), so it stays the same
     # from build to build.
     updated = max((item.date for item in items), default=EPOCH)
-    _sub(root, f"{{{ATOM_NS}}}updated", rfc3339(updated))
-    ET.SubElement(root, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": link})
-    ET.SubElement(
-        root,
-        f"{{{ATOM_NS}}}link",
-        {"rel": "self", "href": self_url, "type": "application/atom+xml"},
-    )
-    author = ET.SubElement(root, f"{{{ATOM_NS}}}author")
-    _sub(author, f"{{{ATOM_NS}}}name", title)
-    _sub(root, f"{{{ATOM_NS}}}generator", "feedbot")
+    # Every element prefixed atom:, as ElementTree wrote them (the namespace was registered as
+    # "atom"): a default namespace would mean the same, in other bytes.
+    parts = [
+        _DECLARATION,
+        f'<atom:feed xmlns:atom="{ATOM_NS}">\n',
+        _element("  ", "atom:title", title),
+        _element("  ", "atom:id", feed_id),
+        f"  <atom:updated>{rfc3339(updated)}</atom:updated>\n",
+        f'  <atom:link rel="alternate" href="{_attribute(link)}" />\n',
+        f'  <atom:link rel="self" href="{_attribute(self_url)}" type="application/atom+xml" />\n',
+        "  <atom:author>\n",
+        _element("    ", "atom:name", title),
+        "  </atom:author>\n",
+        "  <atom:generator>feedbot</atom:generator>\n",
+    ]
     for item in items:
-        entry = ET.SubElement(root, f"{{{ATOM_NS}}}entry")
-        _sub(entry, f"{{{ATOM_NS}}}title", item.title)
-        _sub(entry, f"{{{ATOM_NS}}}id", item.url)
-        if item.href:
-            ET.SubElement(entry, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": item.href})
-        _sub(entry, f"{{{ATOM_NS}}}published", rfc3339(item.date))
-        _sub(entry, f"{{{ATOM_NS}}}updated", rfc3339(item.date))
+        href = item.href
+        parts.append("  <atom:entry>\n")
+        parts.append(_element("    ", "atom:title", item.title))
+        parts.append(_element("    ", "atom:id", item.url))
+        if href:
+            parts.append(f'    <atom:link rel="alternate" href="{_attribute(href)}" />\n')
+        date = rfc3339(item.date)
+        parts.append(f"    <atom:published>{date}</atom:published>\n")
+        parts.append(f"    <atom:updated>{date}</atom:updated>\n")
         # An entry with no alternate link must carry its content (RFC 4287, 4.1.2).
-        kind = "summary" if item.href else "content"
-        _sub(entry, f"{{{ATOM_NS}}}{kind}", body(item), {"type": "html"})
+        kind = "atom:summary" if href else "atom:content"
+        parts.append(_element("    ", kind, body(item), ' type="html"'))
         for source in item.sources:
-            contributor = ET.SubElement(entry, f"{{{ATOM_NS}}}contributor")
-            _sub(contributor, f"{{{ATOM_NS}}}name", source.name)
+            parts.append("    <atom:contributor>\n")
+            parts.append(_element("      ", "atom:name", source.name))
+            parts.append("    </atom:contributor>\n")
         for topic in item.topics:
-            ET.SubElement(entry, f"{{{ATOM_NS}}}category", {"term": topic.id, "label": topic.name})
-    return _xml_bytes(root)
+            term, label = _attribute(topic.id), _attribute(topic.name)
+            parts.append(f'    <atom:category term="{term}" label="{label}" />\n')
+        parts.append("  </atom:entry>\n")
+    parts.append("</atom:feed>\n")
+    return _encode(parts)
 
 
 def json_feed(
@@ -181,14 +195,28 @@ def json_feed(
     return json.dumps(document, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
-def _sub(
-    parent: ET.Element, tag: str, text: str, attributes: dict[str, str] | None = None
-) -> ET.Element:
-    node = ET.SubElement(parent, tag, attributes or {})
-    node.text = xml_text(text)
-    return node
+# What ElementTree.tostring(..., encoding="utf-8", xml_declaration=True) writes first.
+_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+
+# ElementTree escapes these in attribute values too, beyond & < > (see _escape_attrib).
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
 
 
-def _xml_bytes(root: ET.Element) -> bytes:
-    ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+def _attribute(value: str) -> str:
+    """An attribute value escaped as ElementTree escapes it (not stripped by ``xml_text``)."""
+    return xml_escape(value, _ATTRIBUTE_ENTITIES)
+
+
+def _element(indent: str, tag: str, text: str, attributes: str = "") -> str:
+    """One indented element with text and no children, and its line break: empty (after
+    ``xml_text``) it is written ``<tag />``, as ElementTree writes it."""
+    text = xml_text(text)
+    if text:
+        return f"{indent}<{tag}{attributes}>{xml_escape(text)}</{tag}>\n"
+    return f"{indent}<{tag}{attributes} />\n"
+
+
+def _encode(parts: list[str]) -> bytes:
+    # As ElementTree writes: a character UTF-8 cannot encode (a lone surrogate, which only an
+    # attribute value may still hold) becomes a character reference.
+    return "".join(parts).encode("utf-8", "xmlcharrefreplace")
