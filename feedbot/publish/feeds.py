@@ -203,8 +203,8 @@ _ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;
 
 
 def _attribute(value: str) -> str:
-    """An attribute value escaped as ElementTree escapes it (not stripped by ``xml_text``)."""
-    return xml_escape(value, _ATTRIBUTE_ENTITIES)
+    """An attribute value cleaned by ``xml_text`` and escaped as ElementTree escapes it."""
+    return xml_escape(xml_text(value), _ATTRIBUTE_ENTITIES)
 
 
 def _element(indent: str, tag: str, text: str, attributes: str = "") -> str:
@@ -217,6 +217,6 @@ def _element(indent: str, tag: str, text: str, attributes: str = "") -> str:
 
 
 def _encode(parts: list[str]) -> bytes:
-    # As ElementTree writes: a character UTF-8 cannot encode (a lone surrogate, which only an
-    # attribute value may still hold) becomes a character reference.
+    # Text and attribute values have been through xml_text, which drops lone surrogates; should
+    # one slip through, it becomes a character reference (as ElementTree wrote it), not an error.
     return "".join(parts).encode("utf-8", "xmlcharrefreplace")
