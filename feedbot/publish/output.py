@@ -12,8 +12,9 @@ fingerprint of what it was made from and the digest of its bytes. A build then
    are deleted (only files the manifest lists: feedbot never deletes what it did not write),
    then the new manifest is renamed into place. An old version is first hard-linked into the
    staging folder, so the rename does not wait for the file system to free its blocks (about
-   three quarters of a rename's time); a thread empties the staging folder while the build
-   records itself, and the build waits for it before it ends.
+   three quarters of a rename's time): a thread deletes each old version as soon as it is
+   superseded, beside the renames, then empties the staging folder while the build records
+   itself; the build waits for it before it ends.
 
 A crash during the commit (power cut, kill -9) can leave some pages new and others old, each
 of them whole; the manifest is still the previous one, so the next build rewrites whatever
@@ -34,6 +35,7 @@ import glob
 import hashlib
 import json
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -199,6 +201,13 @@ class OutputTree:
         out, staging = self.out, self._staging
         made: set[Path] = set()
         superseded = staging / ".superseded"
+        # The old versions are deleted (their blocks freed) by a thread as they are superseded,
+        # beside the renames; it then empties the staging folder, while the build records itself.
+        doomed: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self._cleaner = threading.Thread(
+            target=_clean, args=(staging, doomed), name="feedbot-output-cleaner"
+        )
+        self._cleaner.start()
         try:
             superseded.mkdir()
             for number, path in enumerate(self._staged):
@@ -207,11 +216,14 @@ class OutputTree:
                 if parent not in made:
                     parent.mkdir(parents=True, exist_ok=True)
                     made.add(parent)
+                old = None
                 if path in self._previous:
                     # Gone already, or no hard links on this file system: renamed over instead.
                     with contextlib.suppress(OSError):
-                        os.link(target, superseded / str(number))
+                        os.link(target, old := superseded / str(number))
                 os.replace(staging / path, target)
+                if old is not None:
+                    doomed.put(old)
             if self._patch:
                 for path, entry in self._previous.items():
                     if path not in self._entries and path not in self._removed:
@@ -229,12 +241,9 @@ class OutputTree:
                 f"cannot write the site to {out}: {e.strerror or e} "
                 "(some pages may be new and others old; the next build completes it)"
             ) from e
+        finally:
+            doomed.put(None)  # then the staging folder goes
         self.stats.written_paths = list(self._staged)
-        self._cleaner = threading.Thread(
-            target=shutil.rmtree, args=(staging,), kwargs={"ignore_errors": True},
-            name="feedbot-output-cleaner",
-        )  # fmt: skip
-        self._cleaner.start()
         return self.stats
 
     # -- the folder --------------------------------------------------------------------------
@@ -285,6 +294,14 @@ class OutputTree:
             with contextlib.suppress(OSError):
                 os.link(self.out / MANIFEST, superseded / MANIFEST)
         os.replace(temporary, self.out / MANIFEST)
+
+
+def _clean(staging: Path, doomed: queue.SimpleQueue[Path | None]) -> None:
+    """Delete each path put in ``doomed`` until None comes, then the whole ``staging``."""
+    while (path := doomed.get()) is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _remove_empty_parents(path: Path, stop: Path) -> None:
