@@ -378,6 +378,16 @@ class SiteDay(SQLModel, table=True):
     shard_key: str = Field(sa_type=Text)
 
 
+class SiteItem(SQLModel, table=True):
+    """Each item of the last site build and its day (see ``site_days``), by link id: where a
+    changed link was, without reading the listings whole."""
+
+    __tablename__ = "site_items"
+
+    link_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    day: str = Field(sa_type=Text)  # YYYY-MM-DD, in the site's time zone
+
+
 class SiteCard(SQLModel, table=True):
     """A rendered card (``_card.html``) of an item for one folder depth, valid while the item's
     digest is ``digest`` and the site's setup is the one in ``site_builds``."""

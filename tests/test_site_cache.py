@@ -446,6 +446,71 @@ def test_a_day_missing_from_the_index_is_loaded_again_and_the_site_is_whole(
     assert "2026-11-20" in stored_days(app)
 
 
+@pytest.fixture
+def long_app(server: FixtureServer, make_app: Callable[..., App], wall: Clock) -> App:
+    """Sixty stories, one a day: listings long enough for a build to leave their oldest
+    chunks unread (with chunks of three members)."""
+    server.routes["/long.xml"] = Route(body=rss(stories("long", range(60))))
+    built = make_app([{"name": "Long", "url": server.url("/long.xml")}],
+                     page_size=3, home_items=4, feed_items=3)  # fmt: skip
+    built.store.wall_clock = wall  # type: ignore[method-assign]
+    built.fetch()
+    return built
+
+
+@pytest.mark.parametrize(
+    "change, partly",
+    [("two newer stories", True), ("a story near the newest retitled", True),
+     ("a story near the newest moved to another link", True),
+     ("the oldest story retitled", False)],
+)  # fmt: skip
+def test_a_long_listing_is_read_only_as_far_as_its_changes_reach(
+    long_app: App, server: FixtureServer, wall: Clock, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, change: str, partly: bool,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(delta, "CHUNK", 3)
+    rebuild(long_app, wall)
+    reads: list[tuple[frozenset[str], dict[str, int]]] = []
+    listing_members = SiteCache.listing_members
+
+    def spy(self: SiteCache, names: Collection[str], lowest: dict[str, int] | None = None
+            ) -> dict[str, delta.Members]:  # fmt: skip
+        reads.append((frozenset(names), dict(lowest or {})))
+        return listing_members(self, names, lowest)
+
+    monkeypatch.setattr(SiteCache, "listing_members", spy)
+    replanned: list[bool] = []  # the record found wanting: every page planned from the index
+    monkeypatch.setattr(SiteCache, "listed", lambda self: replanned.append(True) or [])
+    changed = stories("long", range(60))
+    if change == "two newer stories":
+        changed = stories("long", range(-2, 60))
+    else:
+        at = -1 if change == "the oldest story retitled" else 2
+        guid, title, link, date = changed[at]
+        if "moved" in change:  # its old link is nobody's item any more
+            link = "https://long.example.org/moved"
+        else:
+            title = "Long story, retitled"
+        changed[at] = (guid, title, link, date)
+    server.routes["/long.xml"] = Route(body=rss(changed))
+    long_app.fetch()
+    _, loads = rebuild(long_app, wall)
+
+    assert not loads.everything and not replanned
+    home_reads = [lowest.get("index.html") for names, lowest in reads if "index.html" in names]
+    if partly:
+        assert home_reads[0] is not None and home_reads[0] > 0  # the oldest chunks left unread
+    else:
+        assert home_reads[-1] is None  # read whole
+    assert tree(long_app.settings.output_path) == full_build(long_app, tmp_path / "first")
+    # The record it saved serves the next build just as well.
+    server.routes["/long.xml"] = Route(body=rss(stories("long", range(-4, 60))))
+    long_app.fetch()
+    _, loads = rebuild(long_app, wall)
+    assert not loads.everything and not replanned
+    assert tree(long_app.settings.output_path) == full_build(long_app, tmp_path / "second")
+
+
 def test_a_link_merged_into_another_leaves_the_site_though_nothing_stamps_it(
     app: App, wall: Clock, tmp_path: Path
 ) -> None:

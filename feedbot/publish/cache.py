@@ -42,7 +42,7 @@ from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from feedbot.config import Settings
-from feedbot.models import SiteBuild, SiteCard, SiteDay, SiteListing, SiteListingChunk
+from feedbot.models import SiteBuild, SiteCard, SiteDay, SiteItem, SiteListing, SiteListingChunk
 from feedbot.publish.catalog import Catalog, Listed, listed
 from feedbot.publish.delta import (
     HOME,
@@ -77,6 +77,7 @@ CHUNK = 500  # ids per IN (…) query
 BUILD = "site"
 
 days_t = SiteDay.__table__  # type: ignore[attr-defined]
+items_t = SiteItem.__table__  # type: ignore[attr-defined]
 cards_t = SiteCard.__table__  # type: ignore[attr-defined]
 builds_t = SiteBuild.__table__  # type: ignore[attr-defined]
 listings_t = SiteListing.__table__  # type: ignore[attr-defined]
@@ -94,8 +95,8 @@ class Changes:
 
 
 class SiteCache:
-    """The site build's tables (``site_builds``, ``site_days``, ``site_listings``,
-    ``site_cards``)."""
+    """The site build's tables (``site_builds``, ``site_days``, ``site_items``,
+    ``site_listings``, ``site_cards``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -125,22 +126,52 @@ class SiteCache:
         with self.engine.connect() as conn:
             return {row[0]: ListingRecord(*row[1:]) for row in conn.execute(query)}
 
-    def listing_members(self, names: Collection[str]) -> dict[str, Members]:
+    def listing_members(
+        self, names: Collection[str], lowest: Mapping[str, int] | None = None
+    ) -> dict[str, Members]:
         """These listings' members, from their chunks (kept, so that a save rewrites only the
-        chunks that changed)."""
-        query = select(chunks_t.c.name, chunks_t.c.chunk, chunks_t.c.ids, chunks_t.c["keys"],
-                       chunks_t.c.digests, chunks_t.c.anchors)  # fmt: skip
+        chunks that changed). ``lowest``: of some of them, the oldest chunk to read (the older
+        ones stay in the record: see :attr:`Members.hidden`)."""
+        lowest = lowest or {}
         stored: dict[str, list[Chunk]] = {}
         with self.engine.connect() as conn:
-            for part in _batches(sorted(names)):
-                for row in conn.execute(query.where(chunks_t.c.name.in_(part))):
-                    stored.setdefault(row.name, []).append(Chunk(
-                        row.chunk, bytes(row.ids), bytes(row.keys), bytes(row.digests),
-                        row.anchors,
-                    ))  # fmt: skip
+            # Straight through the driver's cursor: megabytes of packed arrays, where
+            # SQLAlchemy's rows would double the time.
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            cursor = conn.connection.cursor()
+            query = "SELECT name, chunk, ids, keys, digests, anchors FROM site_listing_chunks "
+            try:
+                whole = sorted(name for name in names if name not in lowest)
+                for part in _batches(whole):
+                    cursor.execute(query + f"WHERE name IN ({', '.join([mark] * len(part))})",
+                                   list(part))  # fmt: skip
+                    _add_chunks(stored, cursor.fetchall())
+                for name in sorted(set(names) & set(lowest)):
+                    cursor.execute(query + f"WHERE name = {mark} AND chunk >= {mark}",
+                                   [name, lowest[name]])  # fmt: skip
+                    _add_chunks(stored, cursor.fetchall())
+            finally:
+                cursor.close()
         self._stored.update(stored)
         return {name: Members.unpack(stored.get(name, []), with_anchors=name == PAPERS)
                 for name in names}  # fmt: skip
+
+    def item_days(self, link_ids: Collection[int]) -> dict[int, str]:
+        """The day of each of these links that was an item of the previous build."""
+        query = select(items_t.c.link_id, items_t.c.day)
+        found: dict[int, str] = {}
+        with self.engine.connect() as conn:
+            for part in _batches(sorted(link_ids)):
+                found.update(
+                    (row[0], row[1])
+                    for row in conn.execute(query.where(items_t.c.link_id.in_(part)))
+                )
+        return found
+
+    def item_ids(self) -> set[int]:
+        """Every item of the previous build."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(items_t.c.link_id)).scalars())
 
     def day_entries(self, days: Collection[str]) -> dict[str, list[Listed]]:
         """The index's items of these days, newest first."""
@@ -227,6 +258,13 @@ class SiteCache:
         days items left)."""
         with self.engine.begin() as conn:
             self._save_days(conn, catalog, changes, previous, day_pages)
+            if changes is None:
+                conn.execute(delete(items_t))
+                _insert_items(conn, [(entry.id, entry.day) for entry in catalog.listed])
+            else:
+                reloaded = {item.id for item in changes.reloaded}
+                self._forget_items(conn, reloaded | changes.removed)
+                _insert_items(conn, [(e.id, e.day) for e in catalog.listed if e.id in reloaded])
             conn.execute(delete(listings_t))
             conn.execute(delete(chunks_t))
             self._stored.clear()
@@ -245,6 +283,8 @@ class SiteCache:
                     for day, found in sorted(delta.days.items()) if found.entries]  # fmt: skip
             if rows:
                 conn.execute(insert(days_t), rows)
+            self._forget_items(conn, delta.left_items)
+            _insert_items(conn, sorted(delta.item_days.items()))
             for names in _batches(sorted(delta.dropped)):
                 conn.execute(delete(listings_t).where(listings_t.c.name.in_(names)))
                 conn.execute(delete(chunks_t).where(chunks_t.c.name.in_(names)))
@@ -253,6 +293,10 @@ class SiteCache:
             for chunk in _batches(sorted(delta.left_open)):
                 conn.execute(delete(cards_t).where(cards_t.c.link_id.in_(chunk)))
             self._save_build(conn, setup, output, started_at)
+
+    def _forget_items(self, conn: Connection, link_ids: Collection[int]) -> None:
+        for part in _batches(sorted(link_ids)):
+            conn.execute(delete(items_t).where(items_t.c.link_id.in_(part)))
 
     def _save_build(self, conn: Connection, setup: str, output: str, started_at: datetime) -> None:
         values = {"setup": setup, "output": output, "started_at": started_at}
@@ -276,7 +320,8 @@ class SiteCache:
                  "digests": chunk.digests, "anchors": chunk.anchors}
                 for chunk in made if before.get(chunk.number) != chunk
             ]  # fmt: skip
-            gone += [(name, number) for number in before if number >= len(made)]
+            newest = made[-1].number if made else -1
+            gone += [(name, number) for number in before if number > newest]
             gone += [(name, chunk.number) for chunk in made
                      if chunk.number in before and before[chunk.number] != chunk]  # fmt: skip
             if len(chunks) >= 50:
@@ -457,7 +502,7 @@ def _delta(
     if HOME not in records:
         return None  # recorded by an older feedbot
     record = Record(records, cache.listing_members, cache.day_entries, cache.day_search,
-                    cache.day_parts)  # fmt: skip
+                    cache.day_parts, cache.item_days, cache.item_ids)  # fmt: skip
     try:
         return build_delta(
             record, load, changed, items, topics, sources, settings, env, tree, cache.cards
@@ -511,6 +556,22 @@ def _by_day(entries: Sequence[Listed]) -> Iterator[tuple[str, list[int]]]:
         indexes.append(index)
     if indexes:
         yield day, indexes
+
+
+def _add_chunks(stored: dict[str, list[Chunk]], rows: Iterable[Sequence[Any]]) -> None:
+    for name, number, ids, keys, digests, anchors in rows:
+        stored.setdefault(name, []).append(
+            Chunk(number, bytes(ids), bytes(keys), bytes(digests), anchors)
+        )
+
+
+def _insert_items(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """(link id, day) rows into ``site_items``, through the driver (100,000 of them in a full
+    build, where SQLAlchemy's executemany would take seconds)."""
+    if rows:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(f"INSERT INTO site_items (link_id, day) VALUES ({mark}, {mark})",
+                             list(rows))  # fmt: skip
 
 
 def _day_row(

@@ -110,19 +110,26 @@ def listing_names(entry: Listed) -> list[str]:
 @dataclass
 class Members:
     """A listing's members, newest first: link ids, sort keys (minus the sort time, so that
-    they ascend) and digests, packed; for the papers listing, its members' anchors too."""
+    they ascend) and digests, packed; for the papers listing, its members' anchors too.
+
+    ``hidden``: how many of the oldest members were left unread (whole chunks: a build whose
+    changes all fall among a long listing's newest members reads only those). The arrays hold
+    the others; positions count from the newest as ever, and ``len()`` counts them all."""
 
     ids: array[int] = field(default_factory=lambda: array("q"))
     keys: array[float] = field(default_factory=lambda: array("d"))
     digests: bytearray = field(default_factory=bytearray)
     anchors: list[str] | None = None
+    hidden: int = 0
 
     @classmethod
     def unpack(cls, chunks: Sequence[Chunk], with_anchors: bool = False) -> Members:
-        """The members of a listing from its stored chunks (in any order); ``with_anchors``:
-        of the papers listing, which keeps its members' anchors (even with no member yet)."""
+        """The members of a listing from its stored chunks (in any order, the oldest ones
+        possibly left out); ``with_anchors``: of the papers listing, which keeps its members'
+        anchors (even with no member yet)."""
         ordered = sorted(chunks, key=lambda chunk: -chunk[0])  # the newest first
         unpacked = cls(array("q"), array("d"), bytearray(b"".join(c[3] for c in ordered)))
+        unpacked.hidden = ordered[-1].number * CHUNK if ordered else 0
         unpacked.ids.frombytes(b"".join(c[1] for c in ordered))
         unpacked.keys.frombytes(b"".join(c[2] for c in ordered))
         if _SWAP:
@@ -147,7 +154,8 @@ class Members:
             self.anchors.append(entry.anchor)
 
     def chunks(self) -> list[Chunk]:
-        """The members packed in chunks of :data:`CHUNK`, counted from the oldest."""
+        """The members packed in chunks of :data:`CHUNK`, counted from the oldest (those read:
+        see :attr:`hidden`)."""
         ids, keys = self.ids, self.keys
         if _SWAP:
             ids, keys = array("q", ids), array("d", keys)
@@ -156,12 +164,12 @@ class Members:
         id_bytes, key_bytes = ids.tobytes(), keys.tobytes()
         digests, anchors = self.digests, self.anchors
         made = []
-        count = len(ids)
+        count, first = len(ids), self.hidden // CHUNK  # the chunks left unread stay as they are
         for number in range(-(-count // CHUNK)):
             end = count - number * CHUNK
             start = max(0, end - CHUNK)
             made.append(Chunk(
-                number, id_bytes[start * 8 : end * 8], key_bytes[start * 8 : end * 8],
+                first + number, id_bytes[start * 8 : end * 8], key_bytes[start * 8 : end * 8],
                 bytes(digests[start * DIGEST_SIZE : end * DIGEST_SIZE]),
                 None if anchors is None else "\n".join(anchors[start:end]),
             ))  # fmt: skip
@@ -170,10 +178,10 @@ class Members:
     def copy(self) -> Members:
         anchors = None if self.anchors is None else list(self.anchors)
         return Members(array("q", self.ids), array("d", self.keys), bytearray(self.digests),
-                       anchors)  # fmt: skip
+                       anchors, self.hidden)  # fmt: skip
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.ids) + self.hidden
 
     def position(self, link_id: int, sort_time: float) -> int | None:
         key = -sort_time
@@ -208,7 +216,10 @@ class Members:
 
     def common_tail(self, other: Members) -> int:
         """How many of the oldest members (the arrays' ends) ``other`` has alike: the same
-        ids in the same order, with the same sort keys and digests."""
+        ids in the same order, with the same sort keys and digests. Both must have left the
+        same oldest members unread (those are alike)."""
+        if self.hidden != other.hidden:
+            raise StaleRecord("two reads of a listing left different members unread")
         with ExitStack() as views:
             # Views of the same format compare with memcmp: digests as 8-byte words. Each is
             # released on the way out (an array or bytearray with a view cannot grow).
@@ -216,10 +227,10 @@ class Members:
                 made = views.enter_context(memoryview(data))
                 return views.enter_context(made.cast("Q")) if words else made
 
-            return _longest_alike(
+            return self.hidden + _longest_alike(
                 (view(self.ids), view(self.keys), view(self.digests, words=True)),
                 (view(other.ids), view(other.keys), view(other.digests, words=True)),
-                min(len(self), len(other)),
+                min(len(self.ids), len(other.ids)),
             )
 
     def same_page(self, span: range, other: Members, other_span: range) -> bool:
@@ -282,31 +293,63 @@ class ListingRecord(NamedTuple):
 
 
 class Record:
-    """The previous build's listings (``site_listings``) and index (``site_days``), read as
-    the delta build needs them."""
+    """The previous build's listings (``site_listings``) and index (``site_days``,
+    ``site_items``), read as the delta build needs them."""
 
     def __init__(
         self,
         listings: Mapping[str, ListingRecord],
-        members: Callable[[Collection[str]], dict[str, Members]],
+        members: Callable[[Collection[str], Mapping[str, int] | None], dict[str, Members]],
         day_entries: Callable[[Collection[str]], dict[str, list[Listed]]],
         day_search: Callable[[Collection[str]], dict[str, dict[int, list[str]]]],
         day_parts: Callable[[Collection[str]], dict[str, tuple[str, str]]],
+        item_days: Callable[[Collection[int]], dict[int, str]],
+        item_ids: Callable[[], set[int]],
     ) -> None:
         self.listings = listings
         self._members = members
         self._day_entries = day_entries
         self._day_search = day_search
         self.day_parts = day_parts  # each day's part of its month's search file, and its key
+        self.item_days = item_days  # the day of each of some links that were items
+        self.item_ids = item_ids  # every item
         self.loaded: dict[str, Members] = {}
         self.days: dict[str, list[Listed]] = {}
 
-    def members(self, names: Iterable[str]) -> dict[str, Members]:
-        """The recorded members of these listings (those it has), read once."""
+    def members(
+        self,
+        names: Iterable[str],
+        changes: Mapping[str, Sequence[float]] | None = None,
+        reach: int = 0,
+    ) -> dict[str, Members]:
+        """The recorded members of these listings (those it has), read once. ``changes``: the
+        sort keys of the members some of them lose or gain; of those, only the newest members
+        are read when every change falls among the newest ``reach`` (plus one per change), which
+        must cover every page and feed a change can alter."""
         names = list(names)
         wanted = {name for name in names if name in self.listings and name not in self.loaded}
-        if wanted:
-            self.loaded.update(self._members(wanted))
+        if not wanted:
+            return {name: self.loaded[name] for name in names if name in self.loaded}
+        lowest, needs = {}, {}
+        for name in wanted & set(changes or ()) - {PAPERS}:  # papers: the sitemap lists all
+            assert changes is not None
+            needs[name] = need = reach + len(changes[name])
+            # The oldest chunk holding the member at position `need` from the newest.
+            chunk = (self.listings[name].length - need - 1) // CHUNK
+            if chunk > 0:
+                lowest[name] = chunk
+        found = self._members(wanted, lowest)
+        short = [
+            name for name in lowest
+            if len(found[name].ids) <= needs[name]
+            or any(key >= found[name].keys[needs[name]] for key in changes[name])  # type: ignore[index]
+        ]  # fmt: skip
+        if short:
+            found.update(self._members(short, None))  # whole, after all
+        for name, members in found.items():
+            if len(members) != self.listings[name].length:
+                raise StaleRecord(f"the listing {name} does not hold as many members as recorded")
+        self.loaded.update(found)
         return {name: self.loaded[name] for name in names if name in self.loaded}
 
     def entries(self, days: Iterable[str]) -> dict[str, list[Listed]]:
@@ -342,6 +385,8 @@ class Delta:
     days: dict[str, DayIndex]  # rewritten index days (no entries: gone)
     catalog: Catalog
     left_open: set[int]  # ids no longer on a page new items land on (or gone): their cards
+    left_items: set[int]  # ids whose day in the index changed (or that left it)
+    item_days: dict[int, str]  # and the days of those that are items now
 
 
 def build_delta(
@@ -361,7 +406,10 @@ def build_delta(
     and which (asked only when the count is not what the changes make it)."""
     zone, title, size = settings.zone, settings.title, settings.page_size
     # 1. The changed items out of their old listings, into their new ones.
-    moves = _move_changed(record, load, changed, items, zone)
+    # A change among a listing's newest members alters its pages down to the newest numbered
+    # page, and its feeds: within this many of its newest members (with a page to spare).
+    reach = max(settings.feed_items, settings.home_items, size) + 3 * size
+    moves = _move_changed(record, load, changed, items, zone, reach)
     fresh, new, gone, old = moves.fresh, moves.new, moves.gone, moves.old
     touched, before, after = moves.touched, moves.before, moves.after
 
@@ -429,6 +477,8 @@ def build_delta(
     for topic, name in feed_lists:
         if name in after and (name in touched or name in restyled):
             members = after[name]
+            if min(limit, len(members)) > len(members.ids):
+                raise StaleRecord(f"a feed of {name} reaches members not read")
             chosen = [at(members.ids[p], members.keys[p], members.digests_of(range(p, p + 1)))
                       for p in range(min(limit, len(members)))]  # fmt: skip
             parts = [members.digests_of(range(0, min(limit, len(members))))]
@@ -464,7 +514,9 @@ def build_delta(
     )  # fmt: skip
     rewritten = [(spec.front, after.get(spec.front, Members()), *keys[spec.front])
                  for spec in checked]  # fmt: skip
-    return Delta(report, rewritten, dropped, index, catalog, left_open)
+    item_days = {link_id: entry.day for link_id, entry in new.items()}
+    return Delta(report, rewritten, dropped, index, catalog, left_open, set(old) | set(new),
+                 item_days)  # fmt: skip
 
 
 @dataclass
@@ -487,34 +539,38 @@ def _move_changed(
     changed: set[int],
     items: ItemIds,
     zone: tzinfo,
+    reach: int,
 ) -> _Moves:
     """Load the changed items and move each from its place in the listings it was in to its
-    place in the listings it is in now."""
-    home = record.members([HOME]).get(HOME)
-    if home is None:
+    place in the listings it is in now. ``reach``: how many of a listing's newest members a
+    change among them may alter the pages and feeds of."""
+    if HOME not in record.listings:
         raise StaleRecord("no home listing")
-    known = set(home.ids)
     fresh = load(changed) if changed else []
     new = {item.id: listed(item, zone) for item in fresh}
-    gone = (changed & known) - set(new)
-    if items.count() != len(known) - len(gone) + len(set(new) - known):
+    was = record.item_days(changed)  # the changed links that were items, and their days
+    count = record.listings[HOME].length
+    if items.count() != count - len(set(was) - set(new)) + len(set(new) - set(was)):
         # Not every change was stamped (a link deleted by a merge leaves nothing to stamp):
         # compare the ids themselves.
-        current = items.ids()
+        current, known = items.ids(), record.item_ids()
         unstamped = current - known - changed
         fresh += load(unstamped) if unstamped else []
         new = {item.id: listed(item, zone) for item in fresh}
-        gone |= known - current
-    touched_ids = (changed | set(new) | gone) & known
-    places = dict(zip(home.ids, range(len(home)), strict=True)) if touched_ids else {}
-    old_days = {_day(-home.keys[places[i]], zone) for i in touched_ids}
+        was.update(record.item_days(known - current - set(was)))
+    gone = set(was) - set(new)
+    old_days = set(was.values())
     days = old_days | {entry.day for entry in new.values()}
     entries = record.entries(days)
-    old = {e.id: e for day in old_days for e in entries[day] if e.id in touched_ids}
-    if len(old) != len(touched_ids):
-        raise StaleRecord("an item of the home listing is missing from its day")
-    touched = {name for entry in [*old.values(), *new.values()] for name in listing_names(entry)}
-    before = record.members(touched | {PAPERS})  # as read: never changed
+    old = {e.id: e for day in old_days for e in entries[day] if e.id in was}
+    if len(old) != len(was):
+        raise StaleRecord("an item of the index is missing from its day")
+    changes: dict[str, list[float]] = {}  # each listing's changes, by sort key
+    for entry in [*old.values(), *new.values()]:
+        for name in listing_names(entry):
+            changes.setdefault(name, []).append(-entry.sort_time)
+    touched = set(changes)
+    before = record.members(touched | {PAPERS}, changes, reach)  # as read: never changed
     after = {name: found.copy() for name, found in before.items()}
     urls: dict[int, str] = {}
 
@@ -599,6 +655,11 @@ def _check_listing(
     alike = 0 if is_day else _alike_oldest(spec, was, now, recorded, keys, size)
     old_spans, old_highest = _spans(spec, len(was) if was is not None else 0, size, alike)
     split = paginate(len(now), spec.front_size, size, above=alike)
+    if (now.hidden and any(span.stop > len(now.ids) for _, span in split)) or (
+        was is not None and was.hidden
+        and any(span.stop > len(was.ids) for span in old_spans.values())
+    ):  # fmt: skip
+        raise StaleRecord(f"the pages of {spec.front} to check reach members not read")
     highest = numbered_pages(len(now), spec.front_size, size) or None
     for number, span in split:
         path = spec.front if number is None else spec.numbered(number)
@@ -640,7 +701,10 @@ def _check_listing(
     for path in old_spans:
         tree.remove(path)
     if was is not None and old_highest is not None:
-        found.left_open.update(was.ids[: len(was) - (old_highest - 1) * size])  # the open pages
+        opened = len(was) - (old_highest - 1) * size  # the open pages' members
+        if opened > len(was.ids):
+            raise StaleRecord(f"the open pages of {spec.front} reach members not read")
+        found.left_open.update(was.ids[:opened])
     elif was is not None:
         found.left_open.update(was.ids)
 
