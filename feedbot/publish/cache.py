@@ -379,9 +379,9 @@ class SiteCache:
             )
             fields = [known.get(listed[i].id) or catalog.search(i) for i in indexes]
             pages = [day_pages[i] for i in indexes]
-            part = catalog.search_parts.get(day)
-            if part is None:
-                part = search_day_part(day, fields, pages)
+            # Made again rather than kept from the search files: for every day at once, they
+            # would take tens of megabytes through the build.
+            part = search_day_part(day, fields, pages)
             key = search_day_key(day, [listed[i].digest for i in indexes], tuple(pages))
             entries = [listed[i] for i in indexes]
             by_id = {entry.id: found for entry, found in zip(entries, fields, strict=True)}

@@ -81,7 +81,6 @@ class Catalog:
     _cards: dict[CardKey, str] = field(default_factory=dict)
     rendered_cards: dict[CardKey, str] = field(default_factory=dict)  # made by this build
     hot_cards: set[CardKey] = field(default_factory=set)  # worth keeping for the next build
-    search_parts: dict[str, str] = field(default_factory=dict)  # days' search parts made, by day
     _uses: dict[str, array[int]] = field(default_factory=dict)  # by root, by index
     # Every full record at hand: search fields are worked out when asked for, not kept (for
     # 100,000 items they would take more memory than they take time to make again).

@@ -423,10 +423,9 @@ def search_outputs(catalog: Catalog, plan: Plan, digests: Sequence[bytes]) -> It
 
     def part(day: str) -> str:
         indexes = by_day[day]
-        made = catalog.search_parts[day] = search_day_part(
+        return search_day_part(
             day, [catalog.search(i) for i in indexes], [plan.day_pages[i] for i in indexes]
         )
-        return made
 
     for month, month_days in months.items():
         keys = [
