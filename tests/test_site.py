@@ -204,6 +204,25 @@ def test_only_files_whose_bytes_change_are_written(
     assert any(p.startswith("days/") for p in differ) and "search/2026-11.js" in differ
 
 
+@pytest.mark.parametrize(
+    "manifest",
+    ['{"format": 1, "fingerprint": "x", "files": {"index.html": ["a", "b"]}}',
+     '{"format": 2, "fingerprint": "x", "files": {"index.html": 7}}', "{not json"],
+)  # fmt: skip
+def test_a_manifest_of_another_format_or_broken_makes_a_build_that_rewrites_all(
+    build: Callable[..., site.BuildReport], manifest: str
+) -> None:
+    items = [item(n) for n in range(10)]
+    first = build(items)
+    written = tree(first.out_dir)
+    (first.out_dir / MANIFEST).write_text(manifest)
+
+    again = build(items)
+
+    assert (again.written, again.unchanged) == (len(written) - 1, 0)  # nothing taken on trust
+    assert tree(first.out_dir) == written  # and the same site, manifest included
+
+
 def test_foreign_files_in_the_output_are_left_alone(
     build: Callable[..., site.BuildReport],
 ) -> None:
