@@ -7,6 +7,7 @@ address, papers with citations, several sources and topics, and empty feeds."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import xml.etree.ElementTree as ET
@@ -22,6 +23,7 @@ from feedbot.links.citation import Author, Citation
 from feedbot.links.shares import POST_IDENTITY
 from feedbot.publish import feeds
 from feedbot.publish.feeds import EPOCH, item_html, rfc822, rfc3339
+from feedbot.publish.pages import image_of
 from feedbot.records import Item, MentionRef, SourceRef, TopicRef
 
 # ---------------------------------------------------------------------------------------------
@@ -297,6 +299,47 @@ def test_the_writer_output_is_well_formed_xml() -> None:
     assert [e.findtext(f"{{{ATOM_NS}}}id") for e in entries] == [
         _NOT_XML.sub("", i.url).replace("\r\n", "\n").replace("\r", "\n") for i in items
     ]
+
+
+def reference_json_feed(
+    items: Sequence[Item], *, title: str, link: str, self_url: str, description: str,
+    body: Callable[[Item], str] = item_html,
+) -> bytes:  # fmt: skip
+    """The JSON Feed as it was made: one json.dumps of the whole document."""
+    document = {
+        "version": "https://jsonfeed.org/version/1.1", "title": title, "home_page_url": link,
+        "feed_url": self_url, "description": description,
+        "items": [
+            {
+                "id": item.url,
+                **({"url": item.href} if item.href else {}),
+                "title": item.title,
+                "content_html": body(item),
+                "summary": item.summary_text,
+                **({"image": image} if (image := image_of(item)) else {}),
+                "date_published": rfc3339(item.date),
+                "authors": [{"name": source.name} for source in item.sources],
+                "tags": [topic.name for topic in item.topics],
+                "_feedbot": {"shared_by": item.shared_by,
+                             "topics": [topic.id for topic in item.topics]},
+            }
+            for item in items
+        ],
+    }  # fmt: skip
+    return json.dumps(document, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_json_feed_made_of_entries_is_the_bytes_of_one_json_dumps(seed: int) -> None:
+    rng = random.Random(seed)
+    items = generated(rng)
+    for body in (item_html, raw_body):
+        for chosen in ([], items[:1], items):
+            args: dict[str, Any] = dict(title=text(rng), link=text(rng, 2), self_url=text(rng, 3),
+                                        description=text(rng))  # fmt: skip
+            new = feeds.json_feed(chosen, **args, body=body)
+            assert new == reference_json_feed(chosen, **args, body=body)
+            assert [i["id"] for i in json.loads(new)["items"]] == [i.url for i in chosen]
 
 
 def _first_difference(new: bytes, reference: bytes) -> str:

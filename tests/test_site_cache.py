@@ -511,6 +511,23 @@ def test_a_long_listing_is_read_only_as_far_as_its_changes_reach(
     assert tree(long_app.settings.output_path) == full_build(long_app, tmp_path / "second")
 
 
+def test_the_feeds_take_their_unchanged_items_entries_from_the_record(
+    app: App, server: FixtureServer, wall: Clock, tmp_path: Path
+) -> None:
+    rebuild(app, wall)
+    in_feed = [item.id for item in app.items()][:2]  # still in the feeds (3 items) after one more
+    server.routes["/alpha.xml"] = Route(body=rss(stories("alpha", range(-1, 12))))
+    app.fetch()
+
+    _, loads = rebuild(app, wall)
+
+    assert not loads.everything
+    assert not set(in_feed) & loads.ids()  # neither loaded nor rendered again
+    built = tree(app.settings.output_path)
+    assert built == full_build(app, tmp_path / "reference")
+    assert b"Alpha story -1" in built["feed.xml"] and b"Alpha story 0" in built["feed.json"]
+
+
 def test_a_link_merged_into_another_leaves_the_site_though_nothing_stamps_it(
     app: App, wall: Clock, tmp_path: Path
 ) -> None:

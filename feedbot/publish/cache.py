@@ -403,10 +403,14 @@ class SiteCache:
         ]  # fmt: skip
         if full:
             conn.execute(delete(cards_t))
-        else:
-            # A card rendered again replaces the old one; the rest of the cache stays.
-            for chunk in _batches(sorted({int(row["link_id"]) for row in keep})):
-                conn.execute(delete(cards_t).where(cards_t.c.link_id.in_(chunk)))
+        elif keep:
+            # A card rendered again replaces the old one; the rest of the cache stays (an item's
+            # other cards too: a card may be rendered for want of a cached one, not a change).
+            conn.execute(
+                delete(cards_t).where(cards_t.c.link_id == bindparam("old_id"),
+                                      cards_t.c.root == bindparam("old_root")),
+                [{"old_id": row["link_id"], "old_root": row["root"]} for row in keep],
+            )  # fmt: skip
         for start in range(0, len(keep), 2000):
             conn.execute(insert(cards_t), keep[start : start + 2000])
 

@@ -472,6 +472,7 @@ def build_delta(
         outputs.append(page_output(page, [entry.digest], renderer))
 
     limit = settings.feed_items
+    in_feeds: set[int] = set()  # their entries are kept with the cards
     feed_lists: list[tuple[TopicRef | None, str]] = [(None, HOME)]
     feed_lists += [(topic, f"topics/{topic.id}.html") for topic in topics]
     for topic, name in feed_lists:
@@ -481,6 +482,7 @@ def build_delta(
                 raise StaleRecord(f"a feed of {name} reaches members not read")
             chosen = [at(members.ids[p], members.keys[p], members.digests_of(range(p, p + 1)))
                       for p in range(min(limit, len(members)))]  # fmt: skip
+            in_feeds.update(members.ids[: len(chosen)])
             parts = [members.digests_of(range(0, min(limit, len(members))))]
             outputs.extend(feed_set(catalog, topic, chosen, parts, settings))
 
@@ -503,7 +505,7 @@ def build_delta(
                for path in _sitemap_paths(specs, counts, papers, size)]  # fmt: skip
     outputs.extend(extra_outputs(sitemap, settings, renderer, resource_dir("static")))
 
-    catalog.hot_cards = checks.hot
+    catalog.hot_cards |= checks.hot  # and the feeds' entries (feed_set)
     catalog.add(item for item in fresh if item.id in local.index)  # loaded already
     tree.keep_the_rest()
     stats = write_outputs(catalog, outputs, tree)
@@ -515,6 +517,7 @@ def build_delta(
     rewritten = [(spec.front, after.get(spec.front, Members()), *keys[spec.front])
                  for spec in checked]  # fmt: skip
     item_days = {link_id: entry.day for link_id, entry in new.items()}
+    left_open -= in_feeds - gone
     return Delta(report, rewritten, dropped, index, catalog, left_open, set(old) | set(new),
                  item_days)  # fmt: skip
 

@@ -86,6 +86,32 @@ def rss(
     items: Sequence[Item], *, title: str, link: str, self_url: str, description: str,
     body: Callable[[Item], str] = item_html,
 ) -> bytes:  # fmt: skip
+    newest = max((item.date for item in items), default=None)
+    return rss_of([rss_entry(item, body) for item in items], newest, title=title, link=link,
+                  self_url=self_url, description=description)  # fmt: skip
+
+
+def rss_entry(item: Item, body: Callable[[Item], str] = item_html) -> str:
+    """One ``<item>`` of an RSS feed, as :func:`rss_of` places it."""
+    href = item.href
+    parts = ["    <item>\n", _element("      ", "title", item.title)]
+    if href:
+        parts.append(_element("      ", "link", href))
+    permalink = ' isPermaLink="true"' if href else ' isPermaLink="false"'
+    parts.append(_element("      ", "guid", item.url, permalink))
+    parts.append(f"      <pubDate>{rfc822(item.date)}</pubDate>\n")  # a date: nothing to escape
+    parts.append(_element("      ", "description", body(item)))
+    for topic in item.topics:
+        parts.append(_element("      ", "category", topic.name))
+    parts.append("    </item>\n")
+    return "".join(parts)
+
+
+def rss_of(
+    entries: Sequence[str], newest: datetime | None, *, title: str, link: str, self_url: str,
+    description: str,
+) -> bytes:  # fmt: skip
+    """An RSS feed of its entries (:func:`rss_entry`); ``newest``: the newest one's date."""
     parts = [
         _DECLARATION,
         f'<rss xmlns:atom="{ATOM_NS}" version="2.0">\n  <channel>\n',
@@ -94,23 +120,10 @@ def rss(
         _element("    ", "description", description),
         f'    <atom:link href="{_attribute(self_url)}" rel="self" type="application/rss+xml" />\n',
     ]
-    if items:  # the newest item's date, not the build's: an unchanged feed stays unchanged
-        newest = rfc822(max(item.date for item in items))
-        parts.append(f"    <lastBuildDate>{newest}</lastBuildDate>\n")
+    if newest is not None:  # the newest item's date, not the build's: an unchanged feed stays
+        parts.append(f"    <lastBuildDate>{rfc822(newest)}</lastBuildDate>\n")
     parts.append("    <generator>feedbot</generator>\n")
-    for item in items:
-        href = item.href
-        parts.append("    <item>\n")
-        parts.append(_element("      ", "title", item.title))
-        if href:
-            parts.append(_element("      ", "link", href))
-        permalink = ' isPermaLink="true"' if href else ' isPermaLink="false"'
-        parts.append(_element("      ", "guid", item.url, permalink))
-        parts.append(f"      <pubDate>{rfc822(item.date)}</pubDate>\n")  # a date: nothing to escape
-        parts.append(_element("      ", "description", body(item)))
-        for topic in item.topics:
-            parts.append(_element("      ", "category", topic.name))
-        parts.append("    </item>\n")
+    parts += entries
     parts.append("  </channel>\n</rss>\n")
     return _encode(parts)
 
@@ -119,9 +132,42 @@ def atom(
     items: Sequence[Item], *, title: str, link: str, self_url: str, feed_id: str,
     body: Callable[[Item], str] = item_html,
 ) -> bytes:  # fmt: skip
-    # The newest entry's date; an empty feed has never changed (the epoch), so it stays the same
-    # from build to build.
-    updated = max((item.date for item in items), default=EPOCH)
+    newest = max((item.date for item in items), default=None)
+    return atom_of([atom_entry(item, body) for item in items], newest, title=title, link=link,
+                   self_url=self_url, feed_id=feed_id)  # fmt: skip
+
+
+def atom_entry(item: Item, body: Callable[[Item], str] = item_html) -> str:
+    """One ``<atom:entry>`` of an Atom feed, as :func:`atom_of` places it."""
+    href = item.href
+    parts = ["  <atom:entry>\n", _element("    ", "atom:title", item.title),
+             _element("    ", "atom:id", item.url)]  # fmt: skip
+    if href:
+        parts.append(f'    <atom:link rel="alternate" href="{_attribute(href)}" />\n')
+    date = rfc3339(item.date)
+    parts.append(f"    <atom:published>{date}</atom:published>\n")
+    parts.append(f"    <atom:updated>{date}</atom:updated>\n")
+    # An entry with no alternate link must carry its content (RFC 4287, 4.1.2).
+    kind = "atom:summary" if href else "atom:content"
+    parts.append(_element("    ", kind, body(item), ' type="html"'))
+    for source in item.sources:
+        parts.append("    <atom:contributor>\n")
+        parts.append(_element("      ", "atom:name", source.name))
+        parts.append("    </atom:contributor>\n")
+    for topic in item.topics:
+        term, label = _attribute(topic.id), _attribute(topic.name)
+        parts.append(f'    <atom:category term="{term}" label="{label}" />\n')
+    parts.append("  </atom:entry>\n")
+    return "".join(parts)
+
+
+def atom_of(
+    entries: Sequence[str], newest: datetime | None, *, title: str, link: str, self_url: str,
+    feed_id: str,
+) -> bytes:  # fmt: skip
+    """An Atom feed of its entries (:func:`atom_entry`); ``newest``: the newest one's date."""
+    # An empty feed has never changed (the epoch), so it stays the same from build to build.
+    updated = EPOCH if newest is None else newest
     # Every element prefixed atom:, as ElementTree wrote them (the namespace was registered as
     # "atom"): a default namespace would mean the same, in other bytes.
     parts = [
@@ -137,27 +183,7 @@ def atom(
         "  </atom:author>\n",
         "  <atom:generator>feedbot</atom:generator>\n",
     ]
-    for item in items:
-        href = item.href
-        parts.append("  <atom:entry>\n")
-        parts.append(_element("    ", "atom:title", item.title))
-        parts.append(_element("    ", "atom:id", item.url))
-        if href:
-            parts.append(f'    <atom:link rel="alternate" href="{_attribute(href)}" />\n')
-        date = rfc3339(item.date)
-        parts.append(f"    <atom:published>{date}</atom:published>\n")
-        parts.append(f"    <atom:updated>{date}</atom:updated>\n")
-        # An entry with no alternate link must carry its content (RFC 4287, 4.1.2).
-        kind = "atom:summary" if href else "atom:content"
-        parts.append(_element("    ", kind, body(item), ' type="html"'))
-        for source in item.sources:
-            parts.append("    <atom:contributor>\n")
-            parts.append(_element("      ", "atom:name", source.name))
-            parts.append("    </atom:contributor>\n")
-        for topic in item.topics:
-            term, label = _attribute(topic.id), _attribute(topic.name)
-            parts.append(f'    <atom:category term="{term}" label="{label}" />\n')
-        parts.append("  </atom:entry>\n")
+    parts += entries
     parts.append("</atom:feed>\n")
     return _encode(parts)
 
@@ -166,33 +192,36 @@ def json_feed(
     items: Sequence[Item], *, title: str, link: str, self_url: str, description: str,
     body: Callable[[Item], str] = item_html,
 ) -> bytes:  # fmt: skip
-    document = {
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": title,
-        "home_page_url": link,
-        "feed_url": self_url,
-        "description": description,
-        "items": [
-            {
-                "id": item.url,
-                **({"url": item.href} if item.href else {}),
-                "title": item.title,
-                "content_html": body(item),
-                "summary": item.summary_text,
-                **({"image": image} if (image := image_of(item)) else {}),
-                "date_published": rfc3339(item.date),
-                "authors": [{"name": source.name} for source in item.sources],
-                "tags": [topic.name for topic in item.topics],
-                "_feedbot": {
-                    "shared_by": item.shared_by,
-                    "topics": [topic.id for topic in item.topics],
-                },
-            }
-            for item in items
-        ],
-    }
-    # One line: indenting takes json's pure-Python encoder, five times slower than its C one.
-    return json.dumps(document, ensure_ascii=False).encode("utf-8") + b"\n"
+    return json_feed_of([json_entry(item, body) for item in items], title=title, link=link,
+                        self_url=self_url, description=description)  # fmt: skip
+
+
+def json_entry(item: Item, body: Callable[[Item], str] = item_html) -> str:
+    """One item of a JSON Feed, serialized as :func:`json_feed_of` places it."""
+    return json.dumps({
+        "id": item.url,
+        **({"url": item.href} if item.href else {}),
+        "title": item.title,
+        "content_html": body(item),
+        "summary": item.summary_text,
+        **({"image": image} if (image := image_of(item)) else {}),
+        "date_published": rfc3339(item.date),
+        "authors": [{"name": source.name} for source in item.sources],
+        "tags": [topic.name for topic in item.topics],
+        "_feedbot": {"shared_by": item.shared_by, "topics": [topic.id for topic in item.topics]},
+    }, ensure_ascii=False)  # fmt: skip
+
+
+def json_feed_of(
+    entries: Sequence[str], *, title: str, link: str, self_url: str, description: str
+) -> bytes:
+    """A JSON Feed of its items (:func:`json_entry`): the bytes ``json.dumps`` gives for the
+    whole document (one line: indenting takes json's pure-Python encoder, five times slower)."""
+    head = json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": title, "home_page_url": link,
+        "feed_url": self_url, "description": description,
+    }, ensure_ascii=False)  # fmt: skip
+    return f'{head[:-1]}, "items": [{", ".join(entries)}]}}\n'.encode()
 
 
 # What ElementTree.tostring(..., encoding="utf-8", xml_declaration=True) writes first.

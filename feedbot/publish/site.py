@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -383,7 +383,12 @@ def feed_set(
     rss_path, atom_path, json_path = links.values()
     description = f"{title}, curated by feedbot"
     home = base + page
-    subset = ItemsOf(catalog, chosen)
+    # Each item's entries are kept as cards (under the format's name for their root): the
+    # feeds share most of their items, and an incremental build takes the entries of the
+    # items it did not change from the record instead of loading and rendering them again.
+    catalog.hot_cards.update((index, kind) for index in chosen for kind in FEED_ENTRIES)
+    newest = (datetime.fromtimestamp(max(catalog.listed[i].sort_time for i in chosen), UTC)
+              if chosen else None)  # fmt: skip
     bodies: dict[str, str] = {}
 
     def body(item: Item) -> str:  # each item's sanitized body once for the three formats
@@ -392,25 +397,42 @@ def feed_set(
             made = bodies[item.url] = feeds.item_html(item)
         return made
 
+    def entries(kind: str) -> list[str]:
+        render, made = FEED_ENTRIES[kind], []
+        for index in chosen:
+            entry = catalog.card(index, kind)
+            if entry is None:
+                entry = render(catalog.item(index), body)
+                catalog.keep_card(index, kind, entry)
+            made.append(entry)
+        return made
+
     yield Output(
         rss_path, fingerprint.combine(parts, "rss", title, home, base + rss_path, description),
-        lambda s=subset, t=title, h=home, p=rss_path, d=description: feeds.rss(  # type: ignore[misc]
-            list(s), title=t, link=h, self_url=base + p, description=d, body=body),
-        items=chosen,
+        lambda t=title, h=home, p=rss_path, d=description: feeds.rss_of(  # type: ignore[misc]
+            entries("rss"), newest, title=t, link=h, self_url=base + p, description=d),
+        cards=chosen, root="rss",
     )  # fmt: skip
     yield Output(
         atom_path, fingerprint.combine(parts, "atom", title, home, base + atom_path),
-        lambda s=subset, t=title, h=home, p=atom_path: feeds.atom(  # type: ignore[misc]
-            list(s), title=t, link=h, self_url=base + p, feed_id=base + p, body=body),
-        items=chosen,
+        lambda t=title, h=home, p=atom_path: feeds.atom_of(  # type: ignore[misc]
+            entries("atom"), newest, title=t, link=h, self_url=base + p, feed_id=base + p),
+        cards=chosen, root="atom",
     )  # fmt: skip
     yield Output(
         json_path,
         fingerprint.combine(parts, "json", title, home, base + json_path, description),
-        lambda s=subset, t=title, h=home, p=json_path, d=description: feeds.json_feed(  # type: ignore[misc]
-            list(s), title=t, link=h, self_url=base + p, description=d, body=body),
-        items=chosen,
+        lambda t=title, h=home, p=json_path, d=description: feeds.json_feed_of(  # type: ignore[misc]
+            entries("json"), title=t, link=h, self_url=base + p, description=d),
+        cards=chosen, root="json",
     )  # fmt: skip
+
+
+# A feed entry of each format, kept among the cards with the format's name as their root (no
+# folder's: those are "" and "../").
+FEED_ENTRIES: dict[str, Callable[[Item, Callable[[Item], str]], str]] = {
+    "rss": feeds.rss_entry, "atom": feeds.atom_entry, "json": feeds.json_entry,
+}  # fmt: skip
 
 
 def search_outputs(catalog: Catalog, plan: Plan, digests: Sequence[bytes]) -> Iterator[Output]:
