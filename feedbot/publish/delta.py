@@ -330,9 +330,9 @@ class Record:
         wanted = {name for name in names if name in self.listings and name not in self.loaded}
         if not wanted:
             return {name: self.loaded[name] for name in names if name in self.loaded}
+        changes = changes or {}
         lowest, needs = {}, {}
-        for name in wanted & set(changes or ()) - {PAPERS}:  # papers: the sitemap lists all
-            assert changes is not None
+        for name in wanted & set(changes) - {PAPERS}:  # papers: the sitemap lists all
             needs[name] = need = reach + len(changes[name])
             # The oldest chunk holding the member at position `need` from the newest.
             chunk = (self.listings[name].length - need - 1) // CHUNK
@@ -342,7 +342,7 @@ class Record:
         short = [
             name for name in lowest
             if len(found[name].ids) <= needs[name]
-            or any(key >= found[name].keys[needs[name]] for key in changes[name])  # type: ignore[index]
+            or any(key >= found[name].keys[needs[name]] for key in changes[name])
         ]  # fmt: skip
         if short:
             found.update(self._members(short, None))  # whole, after all
