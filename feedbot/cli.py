@@ -721,8 +721,10 @@ def worker(ctx: Context, log_format: str, until_idle: bool) -> None:
 
 def _serve(ctx: Context, role: str, log_format: str, until_idle: bool) -> None:
     import asyncio
+    import functools
 
     from feedbot.gcsettings import settle_after_start
+    from feedbot.hostslots import HostSlots, slot_count, slots_folder, wait_for_slot
     from feedbot.logs import configure
     from feedbot.runner import Runner
     from feedbot.scheduler import serve
@@ -731,15 +733,28 @@ def _serve(ctx: Context, role: str, log_format: str, until_idle: bool) -> None:
     configure("json" if log_format == "json" else "text", level)
     schedule = ctx.settings.schedule
     runner = Runner(ctx.app, "run" if role == "run" else "worker")
+    database_url = ctx.settings.resolved_database_url()
+    count = slot_count(schedule.workers_per_host)
+    slots = None if count is None else HostSlots(slots_folder(database_url), count)
+    admit = None
+    if slots is not None and role == "worker":
+        admit = functools.partial(wait_for_slot, slots, runner.owner)
+    elif slots is not None:  # `feedbot run` is counted when a slot is free, but never waits
+        slots.take(runner.owner)
     settle_after_start()  # a daemon: a cheaper garbage collector (see feedbot.gcsettings)
-    healthy = asyncio.run(
-        serve(
-            runner,
-            tick_seconds=schedule.tick_seconds,
-            heartbeat_seconds=max(schedule.lease_seconds / 3, 0.5),
-            until_idle=until_idle,
+    try:
+        healthy = asyncio.run(
+            serve(
+                runner,
+                tick_seconds=schedule.tick_seconds,
+                heartbeat_seconds=max(schedule.lease_seconds / 3, 0.5),
+                until_idle=until_idle,
+                admit=admit,
+            )
         )
-    )
+    finally:
+        if slots is not None:
+            slots.release()
     if not healthy:
         raise FeedbotError("another 'feedbot run' took over this database's lock; stopped")
 

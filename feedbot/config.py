@@ -483,6 +483,23 @@ class ScheduleSettings(_Model):
     build_debounce_seconds: float = Field(
         60.0, ge=0, description="Wait after new items before rebuilding the site (batches them)."
     )
+    workers_per_host: int | Literal["cpus", "unlimited"] = Field(
+        "cpus",
+        description=(
+            'feedbot worker processes of one database fetching at once on one machine: "cpus" '
+            '(one per CPU), a number, or "unlimited". More wait as standbys and take over a '
+            "slot when a worker stops or dies."
+        ),
+    )
+
+    @field_validator("workers_per_host", mode="before")
+    @classmethod
+    def _slots(cls, value: object) -> object:
+        if value in ("cpus", "unlimited") or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        ):
+            return value
+        raise ValueError('expected a number of at least 1, "cpus" or "unlimited"')
 
 
 class Settings(_Model):

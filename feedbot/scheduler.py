@@ -47,9 +47,14 @@ async def serve(
     until_idle: bool = False,
     stop: asyncio.Event | None = None,
     signals: bool = True,
+    admit: Callable[[asyncio.Event], Awaitable[bool]] | None = None,
 ) -> bool:
     """Run until SIGTERM/SIGINT (or ``stop`` is set, or with ``until_idle`` until a tick finds
-    nothing due). Returns False when the runner lost its lock (another instance took over)."""
+    nothing due). Returns False when the runner lost its lock (another instance took over).
+
+    ``admit`` is awaited before the runner starts (a worker waiting for a slot on its machine,
+    :func:`feedbot.hostslots.wait_for_slot`); when it returns False (stopped while waiting), the
+    runner never starts."""
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     if signals:
@@ -73,6 +78,8 @@ async def serve(
     scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
     started = False
     try:
+        if admit is not None and not await admit(stop):
+            return healthy
         await runner.start()  # refuses (raises) before anything needs undoing
         started = True
         scheduler.add_job(wake_up, IntervalTrigger(seconds=tick_seconds, timezone=UTC),

@@ -262,3 +262,49 @@ def test_sigterm_mid_fetch_stops_cleanly_and_a_second_run_refuses(
     assert stalled.last_fetched_at is None
     assert all(entries_of(store, name) == 3 for name in FEEDS)
     assert count(store, InstanceLock) == 0
+
+
+def test_run_counts_among_the_machines_worker_slots(
+    site: tuple[FixtureServer, Path], tmp_path: Path
+) -> None:
+    """With one slot, `feedbot run` holds it and workers stand by; when the run stops one worker
+    takes the slot over; SIGTERM stops a standby cleanly."""
+    _server, config = site
+    config.write_text(
+        config.read_text().replace("[schedule]\n", "[schedule]\nworkers_per_host = 1\n")
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FEEDBOT_CONFIG", "DATABASE_URL")}
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+    workers: list[subprocess.Popen[str]] = []
+    with (tmp_path / "run.log").open("w") as log:
+        daemon = start_run(config, log=log)
+        try:
+            wait_for(lambda: "started as" in (tmp_path / "run.log").read_text(), "the run to start",
+                     daemon)  # fmt: skip
+            for path in logs:
+                with path.open("w") as worker_log:
+                    workers.append(subprocess.Popen(
+                        [sys.executable, "-m", "feedbot", "--config", str(config), "worker"],
+                        env=env, stdout=subprocess.DEVNULL, stderr=worker_log, text=True,
+                    ))  # fmt: skip
+            for path, worker in zip(logs, workers, strict=True):
+                wait_for(lambda p=path: "standing by" in p.read_text(), "a worker to stand by",
+                         worker)  # fmt: skip
+                assert f":{daemon.pid}:" in path.read_text()  # it names the holder
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(WAIT)
+            wait_for(lambda: any("started as" in path.read_text() for path in logs),
+                     "a worker to take over", workers[0])  # fmt: skip
+            time.sleep(2)  # more than a standby's second between looks: still one holder
+            (taker,) = [i for i, path in enumerate(logs) if "started as" in path.read_text()]
+            assert "took worker slot 0 of 1" in logs[taker].read_text()
+            assert workers[1 - taker].poll() is None  # the other stands by still
+        finally:
+            for process in (daemon, *workers):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(WAIT)
+    assert [p.returncode for p in (daemon, *workers)] == [0, 0, 0]
+    text = "".join(path.read_text() for path in [*logs, tmp_path / "run.log"])
+    assert "Traceback" not in text
+    assert "started as" not in logs[1 - taker].read_text()

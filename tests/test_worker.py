@@ -278,7 +278,8 @@ def farm(tmp_path: Path, postgres: PostgresCluster) -> Iterator[tuple[FixtureSer
             f'database_url = "{postgres.new_database()}"\n'
             "[http]\nallow_private_networks = true\nretries = 0\ntimeout_seconds = 120\n"
             "min_host_interval_seconds = 0\nmax_per_host = 8\n"
-            "[schedule]\nclaim_batch = 10\ntick_seconds = 0.1\nlease_seconds = 3\n" + sources
+            "[schedule]\nclaim_batch = 10\ntick_seconds = 0.1\nlease_seconds = 3\n"
+            'workers_per_host = "unlimited"\n' + sources
         )
         yield server, config
 
@@ -364,6 +365,70 @@ def test_four_workers_share_200_feeds_and_take_over_from_one_killed_mid_lease(
         app.close()
     assert [code for code in codes if code != -signal.SIGKILL] == [0] * (4 - len(holders))
     logs = "".join((tmp_path / f"worker{i}.log").read_text() for i in range(4))
+    assert "Traceback" not in logs
+    assert not re.search(r'"level": "error"', logs)
+
+
+def test_workers_beyond_the_machines_slots_stand_by_and_take_over_from_one_killed(
+    farm: tuple[FixtureServer, Path], tmp_path: Path
+) -> None:
+    server, config = farm
+    config.write_text(config.read_text().replace('"unlimited"', "2"))
+    app = open_app(load_settings(config))
+    store = app.store
+    set_due(store, datetime.now(UTC) + timedelta(days=1))
+    workers = Workers(config, tmp_path)
+    workers.start(3)
+    try:
+
+        def started(i: int) -> bool:
+            return any("started as" in m for m in workers.messages(i))
+
+        def standing_by(i: int) -> bool:
+            return any(m.startswith("standing by") for m in workers.messages(i))
+
+        wait_until(lambda: sum(map(started, range(3))) == 2
+                   and sum(map(standing_by, range(3))) == 1, "two workers and a standby")  # fmt: skip
+        (standby,) = [i for i in range(3) if standing_by(i)]
+        active = [i for i in range(3) if i != standby]
+        assert not started(standby)
+        # it names the slots' holders (a holder that has locked its slot but not yet written
+        # its name is left out)
+        first = workers.messages(standby)[0]
+        named = re.search(r"taken \((.*); \[schedule\] workers_per_host\)", first)
+        assert named, first
+        holders = {owner.split(":")[1] for owner in named[1].split(", ") if ":" in owner}
+        assert holders <= {str(workers.processes[i].pid) for i in active}
+
+        def fetches() -> int:
+            with store.engine.connect() as conn:
+                return int(conn.execute(select(func.count()).select_from(fetch_log_t)).scalar())
+
+        def fetched(i: int) -> int:
+            return sum(int(m.split()[1]) for m in workers.messages(i) if m.startswith("fetched "))
+
+        set_due(store, datetime.now(UTC))
+        wait_until(lambda: fetches() == 200 and sum(map(fetched, range(3))) == 200, "period 1")
+        assert Counter(server.hits.values()) == {1: 200}
+        assert fetched(standby) == 0
+
+        # One active worker dies without a word; the standby takes its slot and fetches.
+        victim = workers.processes[active[0]]
+        victim.kill()
+        victim.wait(WAIT)
+        wait_until(lambda: started(standby), "the standby to take the freed slot")
+        assert "took worker slot" in " ".join(workers.messages(standby))
+        set_due(store, datetime.now(UTC))
+        wait_until(lambda: fetches() == 400, "period 2")
+        wait_until(lambda: sum(map(fetched, range(3))) == 400, "the workers to log period 2")
+        assert Counter(server.hits.values()) == {2: 200}
+        assert fetched(standby) > 0
+    finally:
+        codes = workers.stop()
+        app.close()
+    assert codes[active[0]] == -signal.SIGKILL
+    assert [codes[i] for i in (standby, active[1])] == [0, 0]
+    logs = "".join((tmp_path / f"worker{i}.log").read_text() for i in range(3))
     assert "Traceback" not in logs
     assert not re.search(r'"level": "error"', logs)
 
