@@ -724,7 +724,13 @@ def _serve(ctx: Context, role: str, log_format: str, until_idle: bool) -> None:
     import functools
 
     from feedbot.gcsettings import settle_after_start
-    from feedbot.hostslots import HostSlots, slot_count, slots_folder, wait_for_slot
+    from feedbot.hostslots import (
+        HostSlots,
+        slot_count,
+        slots_folder,
+        take_if_free,
+        wait_for_slot,
+    )
     from feedbot.logs import configure
     from feedbot.runner import Runner
     from feedbot.scheduler import serve
@@ -740,7 +746,7 @@ def _serve(ctx: Context, role: str, log_format: str, until_idle: bool) -> None:
     if slots is not None and role == "worker":
         admit = functools.partial(wait_for_slot, slots, runner.owner)
     elif slots is not None:  # `feedbot run` is counted when a slot is free, but never waits
-        slots.take(runner.owner)
+        take_if_free(slots, runner.owner)
     settle_after_start()  # a daemon: a cheaper garbage collector (see feedbot.gcsettings)
     try:
         healthy = asyncio.run(

@@ -17,9 +17,11 @@ holder's name (``host:pid:nonce``) for the standby's log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO
@@ -61,6 +63,26 @@ def slots_folder(database_url: str) -> Path:
     return Path(tempfile.gettempdir()) / f"feedbot-{os.getuid()}" / "worker-slots" / key
 
 
+class SlotsUnusable(OSError):
+    """The slots' folder cannot be trusted or made (see :meth:`HostSlots.take`)."""
+
+
+def _private_folder(folder: Path) -> None:
+    """Make ``folder`` (and its parent, the user's folder in the shared temporary directory)
+    as this user's alone, and refuse one that is another user's or a symlink: in a shared
+    ``/tmp`` someone else could plant either, to hold every slot or to have a slot file
+    truncate a file of ours."""
+    base = folder.parent.parent
+    for path in (base, folder.parent, folder):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=0o700)
+        info = path.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            raise SlotsUnusable(f"{path} is not a folder of this user's")
+        if path == base and info.st_mode & 0o077:
+            path.chmod(0o700)
+
+
 class HostSlots:
     """``count`` slots in ``folder``; :meth:`take` holds at most one of them for this object."""
 
@@ -74,15 +96,21 @@ class HostSlots:
 
     def take(self, owner: str) -> int | None:
         """Take a free slot without waiting, writing ``owner`` in it. Returns its number, or
-        None when all are taken (or already held by this object: its number)."""
+        None when all are taken (or already held by this object: its number). Raises
+        :class:`SlotsUnusable` when the folder is not this user's own."""
         if self.held is not None:
             return self.held
         if fcntl is None:
             self.held = 0
             return 0
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private_folder(self.folder)
         for number in range(self.count):
-            handle = (self.folder / f"slot-{number}").open("a+", encoding="utf-8")
+            path = self.folder / f"slot-{number}"
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+            try:
+                handle = os.fdopen(os.open(path, flags, 0o600), "r+", encoding="utf-8")
+            except OSError as e:
+                raise SlotsUnusable(f"{path}: {e.strerror}") from e
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -112,11 +140,27 @@ class HostSlots:
         self._file, self.held = None, None
 
 
+def take_if_free(slots: HostSlots, owner: str) -> int | None:
+    """Take a slot without waiting (``feedbot run``, which is counted but never waits)."""
+    try:
+        return slots.take(owner)
+    except SlotsUnusable as e:
+        log.error("running without a worker slot (workers_per_host): %s", e)
+        return None
+
+
 async def wait_for_slot(slots: HostSlots, owner: str, stop: asyncio.Event) -> bool:
     """Take a slot, waiting as a standby while all are taken. False when ``stop`` was set
-    first."""
+    first. A folder of slots that cannot be used is logged and the worker runs uncapped: the
+    cap saves CPU, and is not worth stopping the fetching for."""
     waiting = False
-    while slots.take(owner) is None:
+    while True:
+        try:
+            if slots.take(owner) is not None:
+                break
+        except SlotsUnusable as e:
+            log.error("running without a worker slot (workers_per_host): %s", e)
+            return True
         if not waiting:
             log.info(
                 "standing by: this machine's %d worker slot%s for this database %s taken "

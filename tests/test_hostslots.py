@@ -16,6 +16,7 @@ import pytest
 
 from feedbot.hostslots import (
     HostSlots,
+    SlotsUnusable,
     machine_cpus,
     slot_count,
     slots_folder,
@@ -23,6 +24,12 @@ from feedbot.hostslots import (
 )
 
 WAIT = 30.0
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A database's slots, laid out as slots_folder lays them out in the temporary folder."""
+    return tmp_path / "feedbot-uid" / "worker-slots" / "db"
 
 
 def test_slot_count_reads_the_setting() -> None:
@@ -40,8 +47,8 @@ def test_one_folder_per_database_whatever_its_password() -> None:
     assert one.parent.parent.name == f"feedbot-{os.getuid()}"
 
 
-def test_no_more_holders_than_slots_and_a_released_slot_is_taken_again(tmp_path: Path) -> None:
-    first, second, third = (HostSlots(tmp_path / "slots", 2) for _ in range(3))
+def test_no_more_holders_than_slots_and_a_released_slot_is_taken_again(folder: Path) -> None:
+    first, second, third = (HostSlots(folder, 2) for _ in range(3))
     assert first.take("host:1:a") == 0
     assert first.take("host:1:a") == 0  # already held: the same slot, not another
     assert second.take("host:2:b") == 1
@@ -55,8 +62,7 @@ def test_no_more_holders_than_slots_and_a_released_slot_is_taken_again(tmp_path:
     third.release()
 
 
-def test_a_process_killed_while_holding_a_slot_frees_it(tmp_path: Path) -> None:
-    folder = tmp_path / "slots"
+def test_a_process_killed_while_holding_a_slot_frees_it(folder: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
@@ -85,9 +91,9 @@ def test_a_process_killed_while_holding_a_slot_frees_it(tmp_path: Path) -> None:
 
 
 def test_a_standby_takes_the_slot_once_it_is_freed(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    active, standby = HostSlots(tmp_path, 1), HostSlots(tmp_path, 1)
+    active, standby = HostSlots(folder, 1), HostSlots(folder, 1)
     assert active.take("host:1:active") == 0
 
     async def main() -> bool:
@@ -105,8 +111,8 @@ def test_a_standby_takes_the_slot_once_it_is_freed(
     standby.release()
 
 
-def test_a_standby_stopped_while_waiting_takes_nothing(tmp_path: Path) -> None:
-    active, standby = HostSlots(tmp_path, 1), HostSlots(tmp_path, 1)
+def test_a_standby_stopped_while_waiting_takes_nothing(folder: Path) -> None:
+    active, standby = HostSlots(folder, 1), HostSlots(folder, 1)
     assert active.take("host:1:active") == 0
 
     async def main() -> bool:
@@ -118,3 +124,43 @@ def test_a_standby_stopped_while_waiting_takes_nothing(tmp_path: Path) -> None:
     assert standby.held is None
     active.release()
     assert standby.holders() == ["host:1:active"]  # the last holder's name stays written
+
+
+def test_the_users_folder_is_made_private_and_planted_links_are_refused(
+    folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = folder.parent.parent
+    base.mkdir(mode=0o755)
+    base.chmod(0o755)
+    slots = HostSlots(folder, 1)
+    assert slots.take("host:1:a") == 0
+    assert base.stat().st_mode & 0o777 == 0o700  # no one else may plant files in it
+    slots.release()
+
+    # A slot file that is a link (to a file of ours that opening for writing would clobber).
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (folder / "slot-0").unlink()
+    (folder / "slot-0").symlink_to(victim)
+    with pytest.raises(SlotsUnusable, match="slot-0"):
+        HostSlots(folder, 1).take("host:2:b")
+    assert victim.read_text() == "precious"
+
+    # The user's folder itself a link (to a folder someone else controls).
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "worker-slots" / "db").mkdir(parents=True)
+    linked = tmp_path / "linked"
+    linked.symlink_to(elsewhere)
+    with pytest.raises(SlotsUnusable, match="not a folder of this user's"):
+        HostSlots(linked / "worker-slots" / "db", 1).take("host:3:c")
+
+    # A worker then fetches uncapped and says why, rather than stopping.
+    async def main() -> bool:
+        stopped = asyncio.Event()
+        slots = HostSlots(linked / "worker-slots" / "db", 1)
+        return await asyncio.wait_for(wait_for_slot(slots, "host:4:d", stopped), WAIT)
+
+    caplog.set_level("INFO", "feedbot.hostslots")
+    assert asyncio.run(main()) is True
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
+    assert "running without a worker slot" in caplog.records[0].getMessage()
