@@ -29,9 +29,11 @@ fetching at once, and reported beside the others (``feeds_per_s_4_uncapped``).
 
 The machine's other work (anything outside this benchmark) moves a single pass by ±15 %, more
 than the difference the 4/2 target is about. So the counts are measured in ``--rounds`` rounds
-(default 3), each round with every count, in an order that rotates from round to round (no
+(default 5), each round with every count, in an order that rotates from round to round (no
 count always runs first or last), and each count's figure is the median of its rounds. Every
-round's figures are printed too.
+round's figures are printed too. Each pass starts from the same state: PostgreSQL checkpointed
+and no autovacuum at work; each setup's database is dropped once measured, so that no later
+pass pays for vacuuming it.
 
     .venv/bin/python bench/scale.py                    # 5000 feeds, 1, 2 and 4 workers
     .venv/bin/python bench/scale.py --feeds 500 --workers 1,2
@@ -144,7 +146,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated feeds")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds of every count; medians (default 3)"
+        "--rounds", type=int, default=5, help="rounds of every count; medians (default 5)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
@@ -194,9 +196,12 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
                 print(f"round {number + 1} of {args.rounds}:", flush=True)
                 for setup in order:
                     folder = workdir / f"r{number}w{setup.name}"
-                    config = _write_config(folder, cluster.new_database(), urls, args, setup)
+                    database = cluster.new_database()
+                    config = _write_config(folder, database, urls, args, setup)
                     cold, warm = _measure(config, setup.count, n, server, folder,
-                                          lambda: _cluster_pids(cluster.data))  # fmt: skip
+                                          lambda: _cluster_pids(cluster.data),
+                                          lambda: _settle(cluster.port))  # fmt: skip
+                    _drop(cluster.port, database)
                     rounds[setup.name].append((cold, warm))
                     _print_pass(setup, cold, warm)
     except PostgresMissing as e:
@@ -316,7 +321,13 @@ def _write_config(
 
 
 def _measure(
-    config: Path, count: int, n: int, server: FeedServer, folder: Path, cluster_pids: Any
+    config: Path,
+    count: int,
+    n: int,
+    server: FeedServer,
+    folder: Path,
+    cluster_pids: Any,
+    settle: Any,
 ) -> tuple[Pass, Pass]:
     from sqlalchemy import func, select, update
 
@@ -363,6 +374,7 @@ def _measure(
               "the workers to start (or stand by)")  # fmt: skip
         passes = []
         for expected_total, status in ((n, "200"), (2 * n, "304")):
+            settle()
             server.reset_counts()
             cpu_before = _cpu(workers, cluster_pids(), server)
             before = last_fetch()
@@ -405,6 +417,36 @@ def _start_workers(config: Path, count: int, folder: Path) -> list[subprocess.Po
                 env=env, stdout=subprocess.DEVNULL, stderr=log, cwd=folder,
             ))  # fmt: skip
     return processes
+
+
+def _admin(port: int) -> Any:
+    import psycopg
+
+    return psycopg.connect(f"host=127.0.0.1 port={port} user=feedbot dbname=postgres",
+                           autocommit=True)  # fmt: skip
+
+
+def _settle(port: int) -> None:
+    """Start each pass from the same state: the database's dirty pages written out
+    (``CHECKPOINT``, not fsynced: the cluster runs with fsync off) and no autovacuum at work
+    (it cleans up after the previous pass, whose setup's database may be another)."""
+    with _admin(port) as conn:
+        conn.execute("CHECKPOINT")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            busy = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+            ).fetchone()
+            if not busy or not busy[0]:
+                return
+            time.sleep(0.1)
+
+
+def _drop(port: int, url: str) -> None:
+    """Drop a setup's database once measured, so that no later setup's pass pays for
+    vacuuming it."""
+    with _admin(port) as conn:
+        conn.execute(f"DROP DATABASE {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
 def _cluster_pids(data: Path) -> list[int]:
