@@ -732,6 +732,7 @@ def _serve(ctx: Context, role: str, log_format: str, until_idle: bool) -> None:
         wait_for_slot,
     )
     from feedbot.logs import configure
+    from feedbot.reload import ConfigWatch, restart, watch
     from feedbot.runner import Runner
     from feedbot.scheduler import serve
 
@@ -748,19 +749,33 @@ def _serve(ctx: Context, role: str, log_format: str, until_idle: bool) -> None:
     elif slots is not None:  # `feedbot run` is counted when a slot is free, but never waits
         take_if_free(slots, runner.owner)
     settle_after_start()  # a daemon: a cheaper garbage collector (see feedbot.gcsettings)
-    try:
-        healthy = asyncio.run(
-            serve(
+    config = ConfigWatch(ctx.config_path, ctx.settings, load_settings)
+
+    async def main() -> tuple[bool, bool]:
+        stop, reload = asyncio.Event(), asyncio.Event()
+        watching = asyncio.create_task(watch(config, stop, reload))
+        try:
+            healthy = await serve(
                 runner,
                 tick_seconds=schedule.tick_seconds,
                 heartbeat_seconds=max(schedule.lease_seconds / 3, 0.5),
                 until_idle=until_idle,
+                stop=stop,
                 admit=admit,
             )
-        )
+        finally:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
+        return healthy, reload.is_set()
+
+    try:
+        healthy, reload = asyncio.run(main())
     finally:
         if slots is not None:
             slots.release()
+    if reload:
+        ctx.app.close()
+        restart()
     if not healthy:
         raise FeedbotError("another 'feedbot run' took over this database's lock; stopped")
 
