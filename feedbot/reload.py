@@ -1,12 +1,13 @@
 """Picking up an edited config file in ``feedbot run`` and ``feedbot worker`` without a restart.
 
 The daemon looks at its config file every couple of seconds (and at once on SIGHUP). When the
-file has changed into a valid configuration that differs from the one running, the daemon stops
-as on SIGTERM (fetches in flight abandoned and their leases released, the lock and the worker
-slot given back) and executes itself again, with the same arguments and process id: a start
-from scratch, so sources added or removed, a new schedule, new HTTP limits or a new topic
-taxonomy all take effect, with nothing to update in place. A file that does not load (invalid
-TOML, a bad value) is reported once per change and the daemon goes on with what it runs.
+file has changed, and stayed the same from one look to the next, into a valid configuration
+that differs from the one running, the daemon stops as on SIGTERM (fetches in flight abandoned
+and their leases released, the lock and the worker slot given back) and executes itself again,
+with the same arguments and process id: a start from scratch, so sources added or removed, a
+new schedule, new HTTP limits or a new topic taxonomy all take effect, with nothing to update
+in place. A file that does not load (invalid TOML, a bad value) is reported once per change and
+the daemon goes on with what it runs.
 """
 
 from __future__ import annotations
@@ -46,14 +47,22 @@ class ConfigWatch:
         self.running = running
         self.load = load
         self.seen = _stamp(path)
+        self.settling: Stamp = None
 
     def changed(self, asked: bool = False) -> bool:
         """True when the file changed (or ``asked``: SIGHUP) into a valid, different
-        configuration. A change that does not load is logged once and ignored."""
+        configuration. A change counts once two looks in a row find the file the same: an
+        editor writing it in place (truncate, then write) can be caught half-way, and half a
+        file may well be valid TOML, with fewer sources or another database. A change that does
+        not load is logged once and ignored."""
         stamp = _stamp(self.path)
-        if stamp == self.seen and not asked:
-            return False
-        self.seen = stamp
+        if not asked:
+            if stamp == self.seen:
+                return False
+            if stamp != self.settling:  # changed since the last look: look again first
+                self.settling = stamp
+                return False
+        self.seen, self.settling = stamp, None
         try:
             settings = self.load(self.path)
         except ConfigError as e:

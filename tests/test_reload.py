@@ -33,17 +33,26 @@ def test_a_change_counts_only_when_it_loads_and_differs(
 
     path.write_text('title = "one"\n' + SOURCE)  # rewritten the same: nothing to do
     os.utime(path, ns=(1, 1))
-    assert watch.changed() is False
+    assert watch.changed() is False and watch.changed() is False
+    assert caplog.records == []
 
     path.write_text('title = "one"\n[schedule]\nclaim_batch = 0\n' + SOURCE)
-    assert watch.changed() is False  # does not load: reported, ignored
+    assert watch.changed() is False  # first seen: looked at again before it counts
+    assert caplog.records == []
+    assert watch.changed() is False  # settled, but does not load: reported, ignored
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "schedule.claim_batch" in errors[0]
     assert errors[0].endswith("still running with the configuration it started with")
     assert watch.changed() is False
     assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 1  # once per change
 
+    # Caught half-written (valid TOML, but with none of the sources), then finished before
+    # the next look: the half is never acted on.
+    path.write_text('title = "two"\n')
+    assert watch.changed() is False
     path.write_text('title = "two"\n' + SOURCE)
+    os.utime(path, ns=(2, 2))
+    assert watch.changed() is False  # changed again since: looked at once more
     assert watch.changed() is True
     assert watch.changed(asked=True) is True  # still differs from the running one
     caplog.clear()
